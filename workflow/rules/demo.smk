@@ -1,0 +1,20 @@
+rule demo_world:
+    output:
+        sheet=DEMO_DIR / "sheet.tsv",
+        videos=[DEMO_DIR / p for p in DEMO_WORLD.video_files()],
+        annotations=[DEMO_DIR / p for p in DEMO_WORLD.annotation_files()],
+    params:
+        size=config["demo"]["size"],
+        seed=config["demo"]["seed"],
+    log:
+        "logs/demo_world.log",
+    benchmark:
+        "results/benchmarks/demo_world.tsv"
+    threads: 2
+    script:
+        "../scripts/demo_world.py"
+
+
+rule demo:
+    input:
+        rules.demo_world.output,
