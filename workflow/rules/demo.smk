@@ -3,14 +3,14 @@ rule demo_world:
         sheet=DEMO_DIR / "sheet.tsv",
         videos=[DEMO_DIR / p for p in DEMO_WORLD.video_files()],
         annotations=[DEMO_DIR / p for p in DEMO_WORLD.annotation_files()],
-    params:
-        size=config["demo"]["size"],
-        seed=config["demo"]["seed"],
     log:
         "logs/demo_world.log",
     benchmark:
         "results/benchmarks/demo_world.tsv"
     threads: 2
+    params:
+        size=config["demo"]["size"],
+        seed=config["demo"]["seed"],
     script:
         "../scripts/demo_world.py"
 

@@ -1,0 +1,45 @@
+"""The workflow and the package pass their linters: snakemake --lint, snakefmt and ruff."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_snakemake_lint_is_clean():
+    result = run(str(BIN / "snakemake"), "--lint")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Congratulations, your workflow is in a good condition!" in output, output
+
+
+def test_snakefmt_check():
+    result = run(str(BIN / "snakefmt"), "--check", "Snakefile", "workflow")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_check():
+    result = run(str(BIN / "ruff"), "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_check():
+    result = run(str(BIN / "ruff"), "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_rule_script_writes_its_log():
+    for script in (ROOT / "workflow" / "scripts").glob("*.py"):
+        assert "snakemake.log[0]" in script.read_text(), f"{script.name} ignores its rule's log"
+
+
+def test_package_never_imports_snakemake():
+    for module in (ROOT / "src" / "egoflow").rglob("*.py"):
+        text = module.read_text()
+        assert "import snakemake" not in text and "from snakemake" not in text, module
