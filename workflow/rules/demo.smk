@@ -7,6 +7,8 @@ rule demo_world:
         "logs/demo_world.log",
     benchmark:
         "results/benchmarks/demo_world.tsv"
+    conda:
+        "../../envs/videos.yaml"
     threads: 2
     params:
         size=config["demo"]["size"],
