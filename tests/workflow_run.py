@@ -19,7 +19,7 @@ def copy_workflow(dest: Path) -> Path:
     """A scratch copy of the workflow definition (not results/ or resources/)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "Snakefile", dest / "Snakefile")
-    for folder in ("workflow", "config", "profiles"):
+    for folder in ("workflow", "config", "profiles", "envs"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, dest / folder, dirs_exist_ok=True)
     # Jobs import the package from <workdir>/src (see common.smk); link it rather than copy it.

@@ -11,6 +11,8 @@ import sys
 
 COMMANDS = [
     "egoflow.demo.cli",
+    "egoflow.text.cli",
+    "egoflow.features.cli",
 ]
 
 

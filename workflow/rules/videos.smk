@@ -1,0 +1,70 @@
+# Videos: probe every video of the sheet, resize + chunk each in one ffmpeg pass, merge into the manifest.
+# One job per video (never per chunk, no checkpoint): the chunk list of a video is read from its chunks.json.
+
+
+rule probe_video:
+    input:
+        get_video_input,
+    output:
+        "results/videos/probe/{video_uid}.json",
+    log:
+        "logs/probe_video/{video_uid}.log",
+    conda:
+        "../../envs/videos.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime="10m",
+    params:
+        path=get_video_file,
+        on_error=config["videos"]["on_error"],
+    script:
+        "../scripts/probe_video.py"
+
+
+rule resize_chunk:
+    input:
+        video=get_video_input,
+        probe="results/videos/probe/{video_uid}.json",
+    output:
+        directory("results/videos/chunks/{video_uid}"),
+    log:
+        "logs/resize_chunk/{video_uid}.log",
+    benchmark:
+        "results/benchmarks/resize_chunk/{video_uid}.tsv"
+    conda:
+        "../../envs/videos.yaml"
+    threads: config["videos"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=config["videos"]["runtime"],
+    params:
+        path=get_video_file,
+        chunks=config["videos"]["chunks"],
+        on_error=config["videos"]["on_error"],
+    script:
+        "../scripts/resize_chunk.py"
+
+
+rule video_manifest:
+    input:
+        probes=expand("results/videos/probe/{video_uid}.json", video_uid=videos.index),
+        chunks=expand("results/videos/chunks/{video_uid}", video_uid=videos.index),
+    output:
+        manifest="results/videos/manifest.tsv",
+        rejected="results/videos/rejected.tsv",
+    log:
+        "logs/video_manifest/all.log",
+    conda:
+        "../../envs/videos.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime="30m",
+    script:
+        "../scripts/video_manifest.py"
+
+
+rule videos:
+    input:
+        rules.video_manifest.output,
