@@ -22,6 +22,41 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/report.smk"
 
 
+# Named targets: each covers what exists of its stage; `all` is everything.
+rule demo:
+    input:
+        rules.demo_world.output,
+
+
+rule videos:
+    input:
+        rules.video_manifest.output,
+
+
+rule text:
+    input:
+        rules.merge_text.output,
+
+
+rule features:
+    input:
+        expand("results/features/text/{text_set}.h5", text_set=FEATURES["text"]["sets"]),
+        "results/features/language_prototypes/epic.h5",
+        VISUAL_STORE,
+        "results/features/visual_prototypes/epic.h5",
+
+
+# Training and evaluation rules arrive with the model issues; until then these targets have nothing to make.
+rule pretrain:
+    input:
+        [],
+
+
+rule evaluate:
+    input:
+        [],
+
+
 rule all:
     default_target: True
     input:
@@ -30,4 +65,6 @@ rule all:
         rules.videos.input,
         rules.text.input,
         rules.features.input,
+        rules.pretrain.input,
+        rules.evaluate.input,
         rules.report.input,

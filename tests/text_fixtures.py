@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-COLUMNS = [
-    "video_uid",
-    "video_dur",
-    "narration_source",
-    "narration_ind",
-    "narration_time",
-    "clip_start",
-    "clip_end",
-    "clip_text",
-    "tag_verb",
-    "tag_noun",
-]
+from egoflow.formats.egoclip import EGOCLIP_COLUMNS
+
+COLUMNS = list(EGOCLIP_COLUMNS)
 NARRATIONS = [
     "#C C picks a bag of clothes from the floor.",
     "#C C opens the fridge.",

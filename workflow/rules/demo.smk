@@ -15,8 +15,3 @@ rule demo_world:
         seed=config["demo"]["seed"],
     script:
         "../scripts/demo_world.py"
-
-
-rule demo:
-    input:
-        rules.demo_world.output,

@@ -141,11 +141,3 @@ rule visual_prototypes:
         store_fps=VISUAL["existing_fps"],
     script:
         "../scripts/visual_prototypes.py"
-
-
-rule features:
-    input:
-        expand("results/features/text/{text_set}.h5", text_set=FEATURES["text"]["sets"]),
-        "results/features/language_prototypes/epic.h5",
-        VISUAL_STORE,
-        "results/features/visual_prototypes/epic.h5",

@@ -161,8 +161,3 @@ rule merge_text:
         runtime="30m",
     script:
         "../scripts/merge_text.py"
-
-
-rule text:
-    input:
-        rules.merge_text.output,

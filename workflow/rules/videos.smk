@@ -63,8 +63,3 @@ rule video_manifest:
         runtime="30m",
     script:
         "../scripts/video_manifest.py"
-
-
-rule videos:
-    input:
-        rules.video_manifest.output,

@@ -30,19 +30,9 @@ from egoflow.demo.world import (
     VideoPlan,
     WorldPlan,
 )
+from egoflow.formats import egoclip as egoclip_format
 
-EGOCLIP_COLUMNS = [
-    "video_uid",
-    "video_dur",
-    "narration_source",
-    "narration_ind",
-    "narration_time",
-    "clip_start",
-    "clip_end",
-    "clip_text",
-    "tag_verb",
-    "tag_noun",
-]
+EGOCLIP_COLUMNS = list(egoclip_format.EGOCLIP_COLUMNS)  # the EgoVLP column order
 EPIC_COLUMNS = [
     "narration_id",
     "participant_id",
