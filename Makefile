@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 APT_PACKAGES := ffmpeg git make
 # The SLURM test cluster and the report screenshot test.
-APT_TEST_PACKAGES := slurm-wlm slurmdbd munge mariadb-server chromium
+APT_TEST_PACKAGES := slurm-wlm slurmdbd munge mariadb-server chromium fonts-dejavu-core
 STAMP := $(VENV)/.setup-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 
 .PHONY: setup system-packages demo test lint format clean-results

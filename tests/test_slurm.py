@@ -18,10 +18,10 @@ import pytest
 
 from tests.workflow_run import ROOT
 from tests.workflow_runs import (
-    copy_repo,
+    copy_workflow,
+    dry_run_jobs,
     job_set,
     parse_jobs,
-    planned_jobs,
     reference_run,
     snakemake,
     tree_differences,
@@ -98,9 +98,9 @@ def test_cluster_answers_sbatch_and_sacct(cluster):
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_profile_runs_every_stage_as_slurm_jobs(cluster, tmp_path_factory):
-    workdir = copy_repo(tmp_path_factory.mktemp("slurm") / "repo")
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm") / "repo")
     env = {**cluster, **CLUSTER_ENV}
-    plan = job_set(planned_jobs(workdir, *PROFILES, "all", env=env))
+    plan = job_set(dry_run_jobs(workdir, *PROFILES, "all", env=env))
     assert plan, "the tiny world plans no jobs"
 
     proc = snakemake(workdir, *PROFILES, "all", env=env, timeout=1800)
@@ -146,8 +146,8 @@ def profile_resources(env: dict) -> dict:
 def test_profile_covers_every_rule_with_growing_memory_and_runtime_units(tmp_path):
     profile = profile_resources({"EGOFLOW_SLURM_MAX_MEM_MB": ""})
     per_rule = profile["set-resources"]
-    workdir = copy_repo(tmp_path / "repo")
-    rules = {j.rule for j in planned_jobs(workdir, "--forceall", "all") if j.outputs}
+    workdir = copy_workflow(tmp_path / "repo")
+    rules = {j.rule for j in dry_run_jobs(workdir, "--forceall", "all") if j.outputs}
     assert sorted(rules - per_rule.keys()) == [], "rules without resources in profiles/slurm set-resources"
     for rule, resources in per_rule.items():
         assert re.fullmatch(r"\d+[smhd]", resources["runtime"]), f"{rule}: runtime needs a unit"
@@ -158,7 +158,7 @@ def test_profile_covers_every_rule_with_growing_memory_and_runtime_units(tmp_pat
 
 
 def test_profile_takes_partition_account_and_gpus_from_the_environment(tmp_path):
-    workdir = copy_repo(tmp_path / "repo")
+    workdir = copy_workflow(tmp_path / "repo")
     env = {
         "EGOFLOW_SLURM_PARTITION": "cpu-part",
         "EGOFLOW_SLURM_GPU_PARTITION": "gpu-part",
@@ -167,7 +167,7 @@ def test_profile_takes_partition_account_and_gpus_from_the_environment(tmp_path)
     }
     plan = [
         j
-        for j in planned_jobs(workdir, "--profile", "profiles/slurm", "--forceall", "all", env=env)
+        for j in dry_run_jobs(workdir, "--profile", "profiles/slurm", "--forceall", "all", env=env)
         if j.outputs
     ]
     gpu_rules = {r for r, res in profile_resources(env)["set-resources"].items() if "gpu" in res}

@@ -33,13 +33,15 @@ def test_all_plans_every_rule_of_every_stage(workdir):
 
 
 def test_named_targets_exist():
-    assert TARGET_RULES <= rules_defined()
+    assert rules_defined() >= TARGET_RULES
 
 
 def test_videos_plans_only_the_video_stage(workdir):
     jobs = dry_run(workdir, "videos")
     assert set(jobs) == {"demo_world", "probe_video", "resize_chunk", "video_manifest", "videos"}
-    assert jobs["probe_video"] == jobs["resize_chunk"] == 6  # one job per video of the tiny world, never per chunk
+    assert (
+        jobs["probe_video"] == jobs["resize_chunk"] == 6
+    )  # one job per video of the tiny world, never per chunk
 
 
 def test_one_output_file_plans_only_what_it_needs(workdir):

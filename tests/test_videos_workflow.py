@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from egoflow.features.lmdb_store import read_meta
 from tests.videos_synth import make_bad_files, make_vfr, make_video, write_sheet
 from tests.workflow_run import TINY, copy_workflow, planned_jobs, snakemake, write_overlay
 
@@ -60,6 +61,10 @@ def test_bad_inputs_skip_and_fail(tmp_path):
     assert sorted(rejected.index) == sorted(bad)
     for (uid, path), kind in zip(bad.items(), make_bad_files(tmp_path / "kinds"), strict=True):
         assert rejected.loc[uid, "path"] == str(path) and kind.strip() in rejected.loc[uid, "reason"]
+
+    # Later stages leave a rejected video out instead of failing on it.
+    snakemake(work, "results/features/visual/lmdb", *TINY, write_overlay(work, overlay))
+    assert sorted(read_meta(work / "results/features/visual/lmdb")["videos"]) == sorted(good)
 
     # on_error: fail stops the run, naming the file and the reason.
     write_sheet(work / "sheet.tsv", {"odd_name": good["odd_name"], "audio": bad["bad5"]})

@@ -24,11 +24,11 @@ import yaml
 from tests.workflow_runs import (
     TINY,
     Job,
-    copy_repo,
+    copy_workflow,
+    dry_run_jobs,
     job_set,
     output_files,
     parse_jobs,
-    planned_jobs,
     reference_run,
     snakemake,
     tree_differences,
@@ -72,11 +72,11 @@ def test_a_parameter_change_reruns_its_stage_and_dependents(done, tmp_path):
     rules = set(snakemake(workdir, "--list-rules").stdout.split())
     changes = [c for c in PARAMETER_CHANGES if c[2] in rules]
     assert changes, f"none of the rules in PARAMETER_CHANGES exist: {sorted(rules)}"
-    everything = job_set(planned_jobs(workdir, "--forceall", "all"))
+    everything = job_set(dry_run_jobs(workdir, "--forceall", "all"))
     for key, value, rule in changes:
-        changed = job_set(planned_jobs(workdir, "all", *overlay(tmp_path, key, value)))
+        changed = job_set(dry_run_jobs(workdir, "all", *overlay(tmp_path, key, value)))
         # Forcing the rule that reads the key reruns exactly that rule and everything downstream of it.
-        expected = job_set(planned_jobs(workdir, "--forcerun", rule, "all"))
+        expected = job_set(dry_run_jobs(workdir, "--forcerun", rule, "all"))
         if rule == "demo_world":  # the seed also changes which files the world has: compare jobs per rule
             changed, expected = rule_counts(changed), rule_counts(expected)
         assert changed == expected, f"changing {key}: {describe_difference(changed, expected)}"
@@ -97,7 +97,7 @@ def describe_difference(changed: list, expected: list) -> str:
 
 def test_b_nothing_changed_reruns_nothing(done):
     workdir = done  # a real run that must change nothing, so the shared run stays as it was
-    assert planned_jobs(workdir, "all") == []
+    assert dry_run_jobs(workdir, "all") == []
     before = {rel: p.stat().st_mtime_ns for rel, p in output_files(workdir).items()}
     proc = snakemake(workdir, *LOCAL, "all")
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -106,7 +106,7 @@ def test_b_nothing_changed_reruns_nothing(done):
 
 
 def test_c_sigkill_mid_run_then_rerun_equals_uninterrupted(done, tmp_path):
-    workdir = copy_repo(tmp_path / "run")
+    workdir = copy_workflow(tmp_path / "run")
     log = workdir / "killed.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -135,7 +135,7 @@ def test_c_sigkill_mid_run_then_rerun_equals_uninterrupted(done, tmp_path):
     snakemake(workdir, "--unlock")
     rerun = snakemake(workdir, *LOCAL, "all")
     redone = [j for j in parse_jobs(rerun.stdout + rerun.stderr) if j.outputs]
-    everything = [j for j in planned_jobs(workdir, "--forceall", "all") if j.outputs]
+    everything = [j for j in dry_run_jobs(workdir, "--forceall", "all") if j.outputs]
     assert 0 < len(redone) < len(everything), "the rerun should redo only what the kill left unfinished"
     assert tree_differences(done, workdir) == []
 
@@ -159,7 +159,7 @@ rule fail_on_purpose:
 
 
 def test_d_keep_going_finishes_independent_branches(done, tmp_path):
-    workdir = copy_repo(tmp_path / "run")
+    workdir = copy_workflow(tmp_path / "run")
     (workdir / "keep_going.smk").write_text(KEEP_GOING_SNAKEFILE)
     targets = ["-s", "keep_going.smk", "all", "results/fail_on_purpose.txt"]
 
@@ -174,7 +174,7 @@ def test_d_keep_going_finishes_independent_branches(done, tmp_path):
 
 def test_d_without_keep_going_the_failure_stops_the_run(tmp_path):
     # The contrast that makes (d) meaningful: the same failure without --keep-going leaves branches undone.
-    workdir = copy_repo(tmp_path / "run")
+    workdir = copy_workflow(tmp_path / "run")
     (workdir / "keep_going.smk").write_text(KEEP_GOING_SNAKEFILE)
     proc = snakemake(
         workdir,
@@ -189,7 +189,7 @@ def test_d_without_keep_going_the_failure_stops_the_run(tmp_path):
     )
     assert proc.returncode != 0
     assert "Error in rule fail_on_purpose" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
-    left = planned_jobs(workdir, "all")
+    left = dry_run_jobs(workdir, "all")
     assert left, "a failing job without --keep-going should leave jobs undone"
 
 
@@ -207,8 +207,8 @@ def ancestors(jobs: list[Job], index: int) -> set[int]:
 
 
 def test_e_one_target_file_runs_only_what_it_needs(tmp_path):
-    workdir = copy_repo(tmp_path / "run")
-    plan = [j for j in planned_jobs(workdir, "all") if j.outputs]
+    workdir = copy_workflow(tmp_path / "run")
+    plan = [j for j in dry_run_jobs(workdir, "all") if j.outputs]
     # The smallest non-trivial piece: a job with at least one dependency, but not needing everything.
     closures = [(len(ancestors(plan, i)), i) for i in range(len(plan))]
     candidates = sorted(c for c in closures if 2 <= c[0] < len(plan))

@@ -34,11 +34,13 @@ def write_overlay(workdir: Path, values: dict, name: str = "overlay.yaml") -> st
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 1200
+    workdir: Path, *args: str, check: bool = True, timeout: int = 1200, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    """Run `snakemake ARGS` in `workdir` (2 cores unless ARGS or a profile set them)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    sets_cores = {"--cores", "-c", "--jobs", "-j", "--profile"} & set(args)
     result = subprocess.run(
-        [SNAKEMAKE, "--cores", "2", *args],
+        [SNAKEMAKE, *([] if sets_cores else ["--cores", "2"]), *args],
         cwd=workdir,
         capture_output=True,
         text=True,

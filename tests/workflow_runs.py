@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from tests import workflow_run
 from tests.workflow_run import TINY, copy_workflow
 
 # Outputs that legitimately differ between two runs of the same inputs (timings, the report showing them).
@@ -25,34 +24,9 @@ VOLATILE = ("results/benchmarks/", "results/report/")
 TEMP_SIBLING = re.compile(r"\..+\.tmp-\d+")
 
 
-def copy_repo(dest: Path) -> Path:
-    """A scratch copy of the workflow (Snakefile, workflow/, config/, profiles/, envs/; src/ linked)."""
-    return copy_workflow(dest)
-
-
-def snakemake(
-    workdir: Path,
-    *args: str,
-    env: dict | None = None,
-    check: bool = True,
-    timeout: float = 900,
-) -> subprocess.CompletedProcess:
-    """Run `snakemake ARGS` in `workdir` with the tiny-world config; on an unexpected exit show the log tail."""
-    cmd = [sys.executable, "-m", "snakemake", *args]
-    if "--configfile" not in args:
-        cmd += TINY
-    proc = subprocess.run(
-        cmd,
-        cwd=workdir,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr)[-6000:]
-        raise AssertionError(f"snakemake {' '.join(args)} exited {proc.returncode}:\n{tail}")
-    return proc
+def snakemake(workdir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`tests.workflow_run.snakemake` on the tiny world unless ARGS name their own config files."""
+    return workflow_run.snakemake(workdir, *args, *(() if "--configfile" in args else TINY), **kwargs)
 
 
 @dataclasses.dataclass
@@ -92,7 +66,7 @@ def parse_jobs(text: str) -> list[Job]:
     return jobs
 
 
-def planned_jobs(workdir: Path, *args: str, env: dict | None = None) -> list[Job]:
+def dry_run_jobs(workdir: Path, *args: str, env: dict | None = None) -> list[Job]:
     """Jobs that `snakemake ARGS` would run now (a dry-run)."""
     proc = snakemake(workdir, "--dry-run", *args, env=env)
     return parse_jobs(proc.stdout + proc.stderr)
@@ -232,7 +206,7 @@ _REFERENCE: dict[str, Path] = {}
 def reference_run(tmp_path_factory) -> Path:
     """A complete local run of `all` on the tiny world, made once per test session and shared (read-only)."""
     if "all" not in _REFERENCE:
-        workdir = copy_repo(tmp_path_factory.mktemp("reference") / "repo")
+        workdir = copy_workflow(tmp_path_factory.mktemp("reference") / "repo")
         snakemake(workdir, "--profile", "profiles/local", "--cores", "2", "all")
         _REFERENCE["all"] = workdir
     return _REFERENCE["all"]

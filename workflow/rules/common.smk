@@ -32,11 +32,17 @@ UID_REGEX = UID_PATTERN.pattern
 
 
 def get_video_file(wildcards):
+    """The sheet's video path, relative to the working directory when inside it: it then matches demo_world's
+    relative outputs (Snakemake compares paths as strings) and moving the project folder reruns nothing.
+    """
     if wildcards.video_uid not in VIDEO_FILES:
         raise WorkflowError(
             f"video_uid {wildcards.video_uid!r} is not in the sheet {config['videos']['sheet']}"
         )
-    return VIDEO_FILES[wildcards.video_uid]
+    path = Path(VIDEO_FILES[wildcards.video_uid])
+    return str(
+        path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    )
 
 
 def annotation_inputs(key):
@@ -63,13 +69,9 @@ def get_all_annotation_inputs(wildcards):
 
 
 def get_video_input(wildcards):
-    """The sheet's video path for input lists, relative to the working directory when inside it, so that it
-    matches demo_world's relative outputs (Snakemake compares paths as strings). With videos.on_error: skip a
-    missing file is no input at all, so that probe_video can list it in rejected.tsv instead of the DAG failing.
-    """
+    """The video as an input. With videos.on_error set to skip, a missing file is no input at all, so that
+    probe_video can list it in rejected.tsv instead of the DAG failing."""
     path = Path(get_video_file(wildcards))
-    if path.is_relative_to(Path.cwd()):
-        path = path.relative_to(Path.cwd())
     skip = config["videos"]["on_error"] == "skip"
     if skip and not path.exists() and not path.is_relative_to(DEMO_DIR):
         return []

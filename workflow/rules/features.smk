@@ -82,6 +82,7 @@ rule visual_features_video:
             else []
         ),
         video=get_video_input,
+        probe="results/videos/probe/{video_uid}.json",
     output:
         directory("results/features/visual/videos/{video_uid}"),
     log:
@@ -96,6 +97,7 @@ rule visual_features_video:
         runtime=VISUAL["runtime"],
     params:
         backbone=VISUAL,
+        video=get_video_file,
     script:
         "../scripts/visual_features_video.py"
 

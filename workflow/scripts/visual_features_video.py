@@ -16,6 +16,11 @@ config = BackboneConfig(
     device=settings["device"],
 )
 count = extract_video_features(
-    snakemake.input.video, snakemake.wildcards.video_uid, snakemake.output[0], config, settings["fps"]
+    snakemake.params.video,
+    snakemake.wildcards.video_uid,
+    snakemake.output[0],
+    config,
+    settings["fps"],
+    probe=snakemake.input.probe,
 )
 print(f"{count} frames", file=sys.stderr)

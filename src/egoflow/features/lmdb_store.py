@@ -159,9 +159,12 @@ def merge_stores(sources: Iterable[str | Path], out: str | Path, *, batch_size: 
     sources = [Path(s) for s in sources]
     dims = {}
     for source in sources:
-        env = open_lmdb_readonly(source)
-        dims[source] = store_dim(env, source)
-        env.close()
+        # Our stores record their dimension, so an empty one (a video the video stage rejected) merges too.
+        dims[source] = read_meta(source).get("dim")
+        if dims[source] is None:
+            env = open_lmdb_readonly(source)
+            dims[source] = store_dim(env, source)
+            env.close()
     if len(set(dims.values())) > 1:
         raise InputError(sources[0], f"stores to merge differ in feature dimension: {dims}")
     dim = next(iter(dims.values()))

@@ -9,6 +9,8 @@ as fps >= native / 10 (3 fps for 30 fps video).
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,12 +58,26 @@ def write_frame_features(
 
 
 def extract_video_features(
-    video: str | Path, video_id: str, out: str | Path, config: BackboneConfig, fps: float
+    video: str | Path,
+    video_id: str,
+    out: str | Path,
+    config: BackboneConfig,
+    fps: float,
+    *,
+    probe: str | Path | None = None,
 ) -> int:
-    """Sample `video` at `fps`, embed every sampled frame with the frozen backbone, write the store `out`."""
+    """Sample `video` at `fps`, embed every sampled frame with the frozen backbone, write the store `out`.
+
+    `probe` is the video stage's verdict (results/videos/probe/<uid>.json): a video it rejected (with
+    videos.on_error: skip) gets an empty store, so the merged store simply lacks it.
+    """
     from egoflow.video.frames import sample_frames
 
     backbone = VisualBackbone(config)
+    if probe is not None and not json.loads(Path(probe).read_text(encoding="utf-8"))["ok"]:
+        print(f"{video_id}: rejected by the video stage; no features", file=sys.stderr)
+        with LmdbFeatureWriter(out, backbone.dim):
+            return 0
     # Decode at the backbone's input size (short side): decoding is the slow part, not the resize.
     batches = sample_frames(video, fps, size=backbone.image_size)
     return write_frame_features(video_id, batches, backbone, out, source_fps=native_fps(video))

@@ -228,8 +228,11 @@ def scan_frame_times(path: str | Path) -> list[float]:
 
 
 def write_probe(src: str | Path, video_uid: str, out: str | Path, *, on_error: str = "fail") -> dict:
-    """Probe one video into a JSON record; with on_error="skip" a bad file gives {"ok": false, "reason": ...}."""
+    """Probe one video into a JSON record; with on_error="skip" a bad file gives {"ok": false, "reason": ...}.
 
+    The record names the video by its absolute path, whatever the working directory the job ran in.
+    """
+    src = Path(src).absolute()
     try:
         probe = probe_video(src)
         record = {"video_uid": video_uid, "path": str(src), "ok": True, "probe": probe.to_dict()}

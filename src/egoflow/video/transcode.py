@@ -219,7 +219,7 @@ def write_chunks(
     """
     with open(probe_json, encoding="utf-8") as handle:
         probed = json.load(handle)
-    record = {"video_uid": probed["video_uid"], "path": str(src), "ok": False, "chunks": []}
+    record = {"video_uid": probed["video_uid"], "path": str(Path(src).absolute()), "ok": False, "chunks": []}
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
         if not probed["ok"]:
@@ -240,7 +240,8 @@ def write_chunks(
                         "chunk_id": c.chunk_id,
                         "file": c.file,
                         "start_sec": c.start_sec,
-                        "probe": c.probe.to_dict(),
+                        # the probe ran on the temporary folder; record the file's final name
+                        "probe": {**c.probe.to_dict(), "path": c.file},
                     }
                     for c in chunks
                 ]
