@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers run snakemake exactly as the tests do
 
-from tests.workflow_runs import copy_repo, parse_jobs, snakemake  # noqa: E402
+from tests.workflow_run import copy_workflow  # noqa: E402
+from tests.workflow_runs import parse_jobs, snakemake  # noqa: E402
 
 STATE = os.environ.get("EGOFLOW_SLURM_DIR", "/var/tmp/egoflow-slurm")
 
@@ -43,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="egoflow-cluster-bench-"))
 
-    local_dir = copy_repo(work / "local")
+    local_dir = copy_workflow(work / "local")
     local_s, jobs = timed(local_dir, "--profile", "profiles/local", "--cores", "2", "all")
     print(f"local run: {local_s:.1f} s for {jobs} jobs")
 
@@ -62,7 +63,7 @@ def main() -> None:
         "EGOFLOW_SLURM_CPU_ONLY": "1",
         "EGOFLOW_SLURM_MAX_MEM_MB": "3000",
     }
-    slurm_dir = copy_repo(work / "slurm")
+    slurm_dir = copy_workflow(work / "slurm")
     profiles = ["--profile", "profiles/slurm", "--profile", str(ROOT / "tests/slurm/profile")]
     slurm_s, slurm_jobs = timed(slurm_dir, *profiles, "all", env=env)
     print(f"SLURM run: {slurm_s:.1f} s for {slurm_jobs} jobs")

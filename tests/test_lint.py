@@ -43,3 +43,18 @@ def test_package_never_imports_snakemake():
     for module in (ROOT / "src" / "egoflow").rglob("*.py"):
         text = module.read_text()
         assert "import snakemake" not in text and "from snakemake" not in text, module
+
+
+def test_every_benchmark_runs_its_help():
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        result = run(sys.executable, str(script), "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, f"{script.name}: {result.stderr[-2000:]}"
+
+
+def test_every_cli_command_has_help():
+    from egoflow.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert {"demo-world", "text", "tiny-models", "feature-window"} <= set(commands)
+    for name, parser in commands.items():
+        assert parser.format_help().startswith("usage:"), name
