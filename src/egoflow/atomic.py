@@ -52,3 +52,45 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+class AtomicWriter:
+    """Base of the store writers: everything goes into `self._tmp`; the output appears at `path` only when
+    `close()` succeeds. Use as a context manager; an exception or a failed close leaves nothing behind.
+
+    Subclasses implement `_finish()` (write the last bytes, close their handles) and `_release()` (close their
+    handles after a failure).
+    """
+
+    def __init__(self, path: str | Path):
+        self._atomic = atomic_path(path)
+        self._tmp = self._atomic.__enter__()
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._finish()
+        self._atomic.__exit__(None, None, None)
+
+    def abort(self, exc: BaseException) -> None:
+        self._release()
+        self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            self.abort(exc)
+            return
+        try:
+            self.close()
+        except (
+            BaseException
+        ) as error:  # a failed close (short write, full disk) must not leave the temp behind
+            self.abort(error)
+            raise

@@ -67,6 +67,7 @@ rule clip_states:
         mem_mb=config["text"]["mem_mb"],
         runtime=config["text"]["runtime"],
     params:
+        kind="clip",
         shards=config["text"]["shards"],
         backend=config["text"]["backend"],
         llama_cpp=config["text"]["llama_cpp"],
@@ -82,7 +83,7 @@ rule clip_states:
         },
         cache=config["text"]["cache"],
     script:
-        "../scripts/clip_states.py"
+        "../scripts/text_shard.py"
 
 
 rule summary_cf:
@@ -119,6 +120,7 @@ rule summary_cf:
         mem_mb=config["text"]["mem_mb"],
         runtime=config["text"]["runtime"],
     params:
+        kind=lambda wildcards: wildcards.kind,
         shards=config["text"]["shards"],
         backend=config["text"]["backend"],
         llama_cpp=config["text"]["llama_cpp"],
@@ -134,7 +136,7 @@ rule summary_cf:
         },
         cache=config["text"]["cache"],
     script:
-        "../scripts/summary_cf.py"
+        "../scripts/text_shard.py"
 
 
 rule merge_text:

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from egoflow.atomic import atomic_path
+from egoflow.atomic import AtomicWriter
 from egoflow.errors import InputError
 
 KEY_DTYPE = "S40"  # sha1 hex digest
@@ -37,7 +37,7 @@ def unique_texts(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-class TextFeatureWriter:
+class TextFeatureWriter(AtomicWriter):
     """Append [B, D] batches for known texts; the file appears at `path` only after `close()` succeeds.
 
     Use as a context manager: on an exception (or a kill) only a `.<name>.tmp-<pid>` sibling is left behind.
@@ -51,8 +51,7 @@ class TextFeatureWriter:
             raise ValueError("texts must be distinct; deduplicate with unique_texts() first")
         self.dim = int(dim)
         self.attrs = dict(attrs or {})
-        self._atomic = atomic_path(path)
-        self._tmp = self._atomic.__enter__()
+        super().__init__(path)
         self._file = h5py.File(self._tmp, "w")
         n = len(self.texts)
         self._features = self._file.create_dataset(
@@ -73,7 +72,7 @@ class TextFeatureWriter:
         self._features[self.written : end] = vectors
         self.written = end
 
-    def close(self) -> None:
+    def _finish(self) -> None:
         if self.written != len(self.texts):
             raise ValueError(f"{self.written} rows written for {len(self.texts)} texts")
         keys = np.array([text_key(t) for t in self.texts], dtype=KEY_DTYPE)  # [N]
@@ -84,26 +83,9 @@ class TextFeatureWriter:
         for name, value in {**self.attrs, "dim": self.dim, "count": len(self.texts)}.items():
             self._file.attrs[name] = value
         self._file.close()
-        self._atomic.__exit__(None, None, None)
 
-    def abort(self, exc: BaseException) -> None:
+    def _release(self) -> None:
         self._file.close()
-        self._atomic.__exit__(type(exc), exc, exc.__traceback__)
-
-    def __enter__(self) -> TextFeatureWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc is not None:
-            self.abort(exc)
-            return
-        try:
-            self.close()
-        except (
-            BaseException
-        ) as error:  # a failed close (short write, full disk) must not leave the temp behind
-            self.abort(error)
-            raise
 
 
 def write_text_features(

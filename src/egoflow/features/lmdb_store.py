@@ -14,7 +14,7 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from egoflow.atomic import atomic_path
+from egoflow.atomic import AtomicWriter
 from egoflow.errors import InputError
 
 INITIAL_MAP_SIZE = 64 << 20  # grown by doubling on MapFullError, so small stores stay small on disk
@@ -63,7 +63,7 @@ def store_dim(env: lmdb.Environment, path: str | Path = "<lmdb>") -> int:
     return nbytes // 4
 
 
-class LmdbFeatureWriter:
+class LmdbFeatureWriter(AtomicWriter):
     """Write frame features into a new store at `path`, atomically.
 
     Features are buffered and written `batch_size` at a time, one transaction per batch; when the map is full the
@@ -81,8 +81,7 @@ class LmdbFeatureWriter:
         self.videos: dict[str, int] = {}  # rows per video
         self.video_fps: dict[str, float] = {}  # the fps each video's frame numbers count in, where known
         self._pending: list[tuple[bytes, bytes]] = []
-        self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
+        super().__init__(self.path)
         self._tmp.mkdir(parents=True)
         self._env = lmdb.open(str(self._tmp), map_size=map_size, subdir=True, sync=False, metasync=False)
 
@@ -123,7 +122,7 @@ class LmdbFeatureWriter:
             self.count = txn.stat()["entries"]
         self._pending.clear()
 
-    def close(self) -> None:
+    def _finish(self) -> None:
         self.flush()
         self._env.sync(True)
         self._env.close()
@@ -132,26 +131,9 @@ class LmdbFeatureWriter:
         meta.update(video_fps=dict(sorted(self.video_fps.items())))
         (self._tmp / META_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         (self._tmp / "lock.mdb").unlink(missing_ok=True)  # readers open without locks
-        self._atomic.__exit__(None, None, None)
 
-    def abort(self, exc: BaseException) -> None:
+    def _release(self) -> None:
         self._env.close()
-        self._atomic.__exit__(type(exc), exc, exc.__traceback__)
-
-    def __enter__(self) -> LmdbFeatureWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc is not None:
-            self.abort(exc)
-            return
-        try:
-            self.close()
-        except (
-            BaseException
-        ) as error:  # a failed close (short write, full disk) must not leave the temp behind
-            self.abort(error)
-            raise
 
 
 def merge_stores(sources: Iterable[str | Path], out: str | Path, *, batch_size: int = 2048) -> int:

@@ -9,7 +9,7 @@ from egoflow.text.generate import GenerationConfig, run_shard
 
 run_shard(
     snakemake.input.queue,
-    "clip",
+    snakemake.params.kind,
     int(snakemake.wildcards.shard),
     snakemake.params.shards,
     prompts=Path(snakemake.input.prompts[0]).parent,
