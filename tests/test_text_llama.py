@@ -21,10 +21,10 @@ llama_cpp = pytest.importorskip(
 from egoflow.text.backends import LlamaCppBackend, LlamaCppConfig  # noqa: E402
 from egoflow.text.cache import ResponseCache  # noqa: E402
 from egoflow.text.generate import GenerationConfig, GenerationFailed, generate_items, run_shard  # noqa: E402
-from egoflow.text.narrations import load_items, write_narration_set, write_summary_set  # noqa: E402
+from egoflow.text.narrations import load_items  # noqa: E402
 from egoflow.text.prompts import Prompts  # noqa: E402
 from egoflow.text.schema import CLIP_FIELDS, SUMMARY_FIELDS  # noqa: E402
-from tests.text_fixtures import NARRATIONS, write_inputs  # noqa: E402
+from tests.text_fixtures import NARRATIONS, write_sets  # noqa: E402
 from tests.tiny_gguf import write_tiny_llama  # noqa: E402
 
 PROMPTS = "config/prompts"
@@ -38,11 +38,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture
 def sets(tmp_path):
-    inputs = write_inputs(tmp_path / "in")
-    narrations, summaries = tmp_path / "narrations.jsonl", tmp_path / "summaries.jsonl"
-    write_narration_set(inputs["egoclip"], narrations)
-    write_summary_set(inputs["egosummary"], inputs["summary_hierarchy"], summaries)
-    return narrations, summaries
+    return write_sets(tmp_path)
 
 
 def shard_args(tmp_path, model, queue, kind, name, **generation):

@@ -26,8 +26,6 @@ from egoflow.text.narrations import (
     shard,
     subsample,
     text_id,
-    write_narration_set,
-    write_summary_set,
 )
 from egoflow.text.prompts import Prompts
 from egoflow.text.schema import (
@@ -38,18 +36,14 @@ from egoflow.text.schema import (
     longest_answer,
     validate_answer,
 )
-from tests.text_fixtures import COLUMNS, NARRATIONS, SUMMARIES, write_inputs
+from tests.text_fixtures import COLUMNS, NARRATIONS, SUMMARIES, write_sets
 
 PROMPTS = "config/prompts"
 
 
 @pytest.fixture
 def sets(tmp_path):
-    inputs = write_inputs(tmp_path / "in")
-    narrations, summaries = tmp_path / "narrations.jsonl", tmp_path / "summaries.jsonl"
-    write_narration_set(inputs["egoclip"], narrations)
-    write_summary_set(inputs["egosummary"], inputs["summary_hierarchy"], summaries)
-    return narrations, summaries
+    return write_sets(tmp_path)
 
 
 def test_text_id_is_a_hash_of_the_exact_text():

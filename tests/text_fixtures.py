@@ -66,3 +66,14 @@ def write_inputs(folder: Path, narrations: list[str] = NARRATIONS) -> dict[str, 
     }
     hierarchy.write_text(json.dumps(windows), encoding="utf-8")
     return {"egoclip": egoclip, "egosummary": egosummary, "summary_hierarchy": hierarchy}
+
+
+def write_sets(folder: Path) -> tuple[Path, Path]:
+    """The narration and summary sets (text stage inputs) built from the fixture files, in `folder`."""
+    from egoflow.text.narrations import write_narration_set, write_summary_set
+
+    inputs = write_inputs(folder / "in")
+    narrations, summaries = folder / "narrations.jsonl", folder / "summaries.jsonl"
+    write_narration_set(inputs["egoclip"], narrations)
+    write_summary_set(inputs["egosummary"], inputs["summary_hierarchy"], summaries)
+    return narrations, summaries

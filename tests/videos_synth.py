@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+# Quiet, non-interactive, overwriting: the start of every ffmpeg call here.
+FFMPEG = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+
 
 def make_video(
     path: Path,
@@ -21,11 +24,7 @@ def make_video(
 ) -> Path:
     """A testsrc2 video (moving pattern + frame counter), so every frame differs from its neighbours."""
     args = [
-        "ffmpeg",
-        "-nostdin",
-        "-v",
-        "error",
-        "-y",
+        *FFMPEG,
         "-f",
         "lavfi",
         "-i",
@@ -62,11 +61,7 @@ def make_rotated(path: Path, tmp: Path) -> Path:
     plain = make_video(tmp / "plain_for_rotation.mp4", seconds=2)
     subprocess.run(
         [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
+            *FFMPEG,
             "-i",
             str(plain),
             "-c",
@@ -100,11 +95,7 @@ def make_bad_files(folder: Path) -> dict[str, Path]:
     files["not a video"].write_text("hello, I am a text file\n")
     subprocess.run(
         [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
+            *FFMPEG,
             "-f",
             "lavfi",
             "-i",

@@ -61,6 +61,18 @@ def read_rows(path: Path) -> tuple[list[str], list[list]]:
     return rows[0], [[number(v) for v in row] for row in rows[1:] if row]
 
 
+def readable_tables(files: list[Path], root: Path, parts: list[str] | None):
+    """(path, header, rows) of each readable table; an unreadable one adds a note to `parts` (if given)."""
+    for path in files:
+        try:
+            header, rows = read_rows(path)
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            if parts is not None:
+                parts.append(problem(path, root, error))
+            continue
+        yield path, header, rows
+
+
 def number(value: str):
     try:
         return int(value)
@@ -75,12 +87,7 @@ def number(value: str):
 @renderer("table")
 def render_table(section: Section, files: list[Path], root: Path) -> str:
     parts = []
-    for path in files:
-        try:
-            header, rows = read_rows(path)
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            parts.append(problem(path, root, error))
-            continue
+    for path, header, rows in readable_tables(files, root, parts):
         label = f"{rel(path, root)} — {len(rows)} rows"
         parts.append(f'<p class="files">{esc(label)}</p>')
         shown = table(header, rows, limit=section.limit or 200)
@@ -144,12 +151,7 @@ def render_metrics(section: Section, files: list[Path], root: Path) -> str:
 def render_curves(section: Section, files: list[Path], root: Path) -> str:
     """Training logs (CSV/TSV): the step/epoch column against every other numeric column."""
     parts = []
-    for path in files:
-        try:
-            header, rows = read_rows(path)
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            parts.append(problem(path, root, error))
-            continue
+    for path, header, rows in readable_tables(files, root, parts):
         if not rows:
             parts.append(f'<p class="note">{esc(rel(path, root))}: no rows yet</p>')
             continue
@@ -236,11 +238,7 @@ def render_stores(section: Section, files: list[Path], root: Path) -> str:
 def render_runtimes(section: Section, files: list[Path], root: Path) -> str:
     """Per-rule runtimes from `benchmark:` files (results/benchmarks/<rule>[/<wildcards>].tsv)."""
     per_rule: dict[str, list[tuple[float, float]]] = {}
-    for path in files:
-        try:
-            header, rows = read_rows(path)
-        except (OSError, UnicodeDecodeError, csv.Error):
-            continue
+    for path, header, rows in readable_tables(files, root, None):
         if "s" not in header or not rows:
             continue
         parts = rel(path, root).split("/")
