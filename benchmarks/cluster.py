@@ -23,14 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers run snakemake exactly as the tests do
 
 from tests.workflow_run import copy_workflow  # noqa: E402
-from tests.workflow_runs import parse_jobs, snakemake  # noqa: E402
+from tests.workflow_run import parse_jobs, run_tiny  # noqa: E402
 
 STATE = os.environ.get("EGOFLOW_SLURM_DIR", "/var/tmp/egoflow-slurm")
 
 
 def timed(workdir: Path, *args: str, env: dict | None = None) -> tuple[float, int]:
     start = time.monotonic()
-    proc = snakemake(workdir, *args, env=env, timeout=3600)
+    proc = run_tiny(workdir, *args, env=env, timeout=3600)
     jobs = [j for j in parse_jobs(proc.stdout + proc.stderr) if j.outputs]
     return time.monotonic() - start, len(jobs)
 

@@ -1,6 +1,6 @@
 """Video-stage performance goals, measured on this machine (prints ratios; never part of the tests).
 
-1. resize+chunk throughput of the workflow's job (egoflow.video.transcode.write_chunks: probe, one ffmpeg pass,
+1. resize+chunk throughput of the workflow's job (egoflow.videos.transcode.write_chunks: probe, one ffmpeg pass,
    chunk checks) / the same ffmpeg command run bare, same file, same threads. Goal >= 0.95.
 2. random 4-frame clip reads per second on ONE core (cold: every clip opens its file, as when each training
    sample comes from another video), decord vs PyAV (vs torchcodec 0.13 when importable), for keyframe intervals
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from egoflow.video.manifest import write_manifest
-from egoflow.video.probe import probe_video, write_probe
-from egoflow.video.reader import ClipReader
-from egoflow.video.transcode import ChunkConfig, ffmpeg_args, write_chunks
+from egoflow.videos.manifest import write_manifest
+from egoflow.videos.probe import probe_video, write_probe
+from egoflow.videos.reader import ClipReader
+from egoflow.videos.transcode import ChunkConfig, ffmpeg_args, write_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ import pytest
 
 from egoflow.report import build_report
 from tests.videos_synth import make_video
-from tests.workflow_runs import clone_run, reference_run, snakemake
+from tests.workflow_run import clone_run, reference_run, run_tiny
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -247,8 +247,8 @@ def test_workflow_report_and_a_flagged_output_adds_a_section(tmp_path_factory, t
     # A later stage only declares a flagged output; the report picks it up without any change to its code.
     workdir = clone_run(done, tmp_path / "run")
     (workdir / "later_stage.smk").write_text(LATER_STAGE)
-    snakemake(workdir, "--cores", "2", "-s", "later_stage.smk", "results/train/tiny/log.csv")
-    snakemake(workdir, "--cores", "2", "-s", "later_stage.smk", "results/report/index.html")
+    run_tiny(workdir, "--cores", "2", "-s", "later_stage.smk", "results/train/tiny/log.csv")
+    run_tiny(workdir, "--cores", "2", "-s", "later_stage.smk", "results/report/index.html")
     page_path = workdir / "results/report/index.html"
     assert "<polyline" in section_html(page_path.read_text(), "Training loss")
 

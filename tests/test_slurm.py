@@ -17,13 +17,13 @@ import sys
 import pytest
 
 from tests.workflow_run import ROOT
-from tests.workflow_runs import (
+from tests.workflow_run import (
     copy_workflow,
     dry_run_jobs,
     job_set,
     parse_jobs,
     reference_run,
-    snakemake,
+    run_tiny,
     tree_differences,
 )
 
@@ -103,7 +103,7 @@ def test_profile_runs_every_stage_as_slurm_jobs(cluster, tmp_path_factory):
     plan = job_set(dry_run_jobs(workdir, *PROFILES, "all", env=env))
     assert plan, "the tiny world plans no jobs"
 
-    proc = snakemake(workdir, *PROFILES, "all", env=env, timeout=1800)
+    proc = run_tiny(workdir, *PROFILES, "all", env=env, timeout=1800)
     log = proc.stdout + proc.stderr
     run_id = re.search(r"SLURM run ID: (\S+)", log)
     assert run_id, f"no SLURM run ID in the snakemake log:\n{log[-3000:]}"

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from egoflow.errors import InputError
-from egoflow.video.probe import probe_video, write_probe
+from egoflow.videos.probe import probe_video, write_probe
 from tests.videos_synth import make_bad_files, make_odd_10bit, make_rotated, make_vfr, make_video
 
 

@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from egoflow.errors import InputError
-from egoflow.video.dataset import ClipDataset, ClipDatasetConfig
-from egoflow.video.frames import sample_frames
-from egoflow.video.manifest import write_manifest
-from egoflow.video.probe import write_probe
-from egoflow.video.reader import ClipReader
-from egoflow.video.sampling import sample_positions
-from egoflow.video.transcode import ChunkConfig, write_chunks
-from egoflow.video.transforms import TransformConfig, eval_transform, train_transform
+from egoflow.videos.dataset import ClipDataset, ClipDatasetConfig
+from egoflow.videos.frames import sample_frames
+from egoflow.videos.manifest import write_manifest
+from egoflow.videos.probe import write_probe
+from egoflow.videos.reader import ClipReader
+from egoflow.videos.sampling import sample_positions
+from egoflow.videos.transcode import ChunkConfig, write_chunks
+from egoflow.videos.transforms import TransformConfig, eval_transform, train_transform
 from tests.videos_synth import make_vfr, make_video
 
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from egoflow.video.probe import probe_video, write_probe
-from egoflow.video.transcode import ChunkConfig, already_at_target, ffmpeg_args, target_size, write_chunks
+from egoflow.videos.probe import probe_video, write_probe
+from egoflow.videos.transcode import ChunkConfig, already_at_target, ffmpeg_args, target_size, write_chunks
 from tests.test_videos_probe import ffprobe_frames
 from tests.videos_synth import make_odd_10bit, make_rotated, make_vfr, make_video
 
@@ -106,8 +106,8 @@ def test_killed_ffmpeg_leaves_no_trusted_chunk(tmp_path):
     src = make_video(tmp_path / "long.mp4", seconds=20)
     out = tmp_path / "chunks" / "v"
     code = (
-        "import json, sys; from pathlib import Path; from egoflow.video.transcode import ChunkConfig, write_chunks;"
-        "from egoflow.video.probe import write_probe;"
+        "import json, sys; from pathlib import Path; from egoflow.videos.transcode import ChunkConfig, write_chunks;"
+        "from egoflow.videos.probe import write_probe;"
         f"p = Path({str(tmp_path / 'probe.json')!r}); write_probe({str(src)!r}, 'v', p);"
         f"write_chunks({str(src)!r}, p, {str(out)!r}, ChunkConfig(chunk_sec=1, preset='slow'), threads=1)"
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.workflow_runs import (
+from tests.workflow_run import (
     TINY,
     Job,
     copy_workflow,
@@ -30,7 +30,7 @@ from tests.workflow_runs import (
     output_files,
     parse_jobs,
     reference_run,
-    snakemake,
+    run_tiny,
     tree_differences,
 )
 
@@ -69,7 +69,7 @@ def overlay(folder: Path, key: str, value) -> list[str]:
 def test_a_parameter_change_reruns_its_stage_and_dependents(done, tmp_path):
     # Dry-runs only, in the finished run itself: a copy elsewhere would differ in its absolute paths.
     workdir = done
-    rules = set(snakemake(workdir, "--list-rules").stdout.split())
+    rules = set(run_tiny(workdir, "--list-rules").stdout.split())
     changes = [c for c in PARAMETER_CHANGES if c[2] in rules]
     assert changes, f"none of the rules in PARAMETER_CHANGES exist: {sorted(rules)}"
     everything = job_set(dry_run_jobs(workdir, "--forceall", "all"))
@@ -99,7 +99,7 @@ def test_b_nothing_changed_reruns_nothing(done):
     workdir = done  # a real run that must change nothing, so the shared run stays as it was
     assert dry_run_jobs(workdir, "all") == []
     before = {rel: p.stat().st_mtime_ns for rel, p in output_files(workdir).items()}
-    proc = snakemake(workdir, *LOCAL, "all")
+    proc = run_tiny(workdir, *LOCAL, "all")
     assert "Nothing to be done" in proc.stdout + proc.stderr
     after = {rel: p.stat().st_mtime_ns for rel, p in output_files(workdir).items()}
     assert after == before
@@ -132,8 +132,8 @@ def test_c_sigkill_mid_run_then_rerun_equals_uninterrupted(done, tmp_path):
     assert proc.returncode == -signal.SIGKILL
 
     # The lock of the killed run is stale; --unlock removes it, rerun-incomplete (profile) redoes the rest.
-    snakemake(workdir, "--unlock")
-    rerun = snakemake(workdir, *LOCAL, "all")
+    run_tiny(workdir, "--unlock")
+    rerun = run_tiny(workdir, *LOCAL, "all")
     redone = [j for j in parse_jobs(rerun.stdout + rerun.stderr) if j.outputs]
     everything = [j for j in dry_run_jobs(workdir, "--forceall", "all") if j.outputs]
     assert 0 < len(redone) < len(everything), "the rerun should redo only what the kill left unfinished"
@@ -163,7 +163,7 @@ def test_d_keep_going_finishes_independent_branches(done, tmp_path):
     (workdir / "keep_going.smk").write_text(KEEP_GOING_SNAKEFILE)
     targets = ["-s", "keep_going.smk", "all", "results/fail_on_purpose.txt"]
 
-    stopped = snakemake(workdir, *LOCAL, "--keep-going", *targets, check=False)
+    stopped = run_tiny(workdir, *LOCAL, "--keep-going", *targets, check=False)
     assert stopped.returncode != 0
     assert "Error in rule fail_on_purpose" in stopped.stdout + stopped.stderr, (
         stopped.stdout + stopped.stderr
@@ -176,7 +176,7 @@ def test_d_without_keep_going_the_failure_stops_the_run(tmp_path):
     # The contrast that makes (d) meaningful: the same failure without --keep-going leaves branches undone.
     workdir = copy_workflow(tmp_path / "run")
     (workdir / "keep_going.smk").write_text(KEEP_GOING_SNAKEFILE)
-    proc = snakemake(
+    proc = run_tiny(
         workdir,
         *LOCAL,
         "--cores",
@@ -217,7 +217,7 @@ def test_e_one_target_file_runs_only_what_it_needs(tmp_path):
     needed = ancestors(plan, target_job)
     target = plan[target_job].outputs[0]
 
-    proc = snakemake(workdir, *LOCAL, target)
+    proc = run_tiny(workdir, *LOCAL, target)
     ran = [j for j in parse_jobs(proc.stdout + proc.stderr) if j.outputs]
     assert collections.Counter(j.rule for j in ran) == collections.Counter(plan[i].rule for i in needed)
     assert (workdir / target).exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from egoflow.formats.egoclip import EGOCLIP_COLUMNS
+from egoflow.annotations.egoclip import EGOCLIP_COLUMNS
 
 COLUMNS = list(EGOCLIP_COLUMNS)
 NARRATIONS = [

@@ -1,7 +1,7 @@
 """Writers of every native annotation format for the demo world, all derived from one `WorldPlan`.
 
 Each format copies its upstream layout (column names, order, quoting, separators; see the notes digests) so
-the readers in `egoflow.formats` are exercised exactly as on the real files. Content is built in memory as
+the readers in `egoflow.annotations` are exercised exactly as on the real files. Content is built in memory as
 bytes (fixed float formatting, sorted JSON keys, pickle protocol 4) so the same plan always gives the same
 bytes, then every file is written atomically.
 """
@@ -30,7 +30,7 @@ from egoflow.demo.world import (
     VideoPlan,
     WorldPlan,
 )
-from egoflow.formats import egoclip as egoclip_format
+from egoflow.annotations import egoclip as egoclip_format
 
 EGOCLIP_COLUMNS = list(egoclip_format.EGOCLIP_COLUMNS)  # the EgoVLP column order
 EPIC_COLUMNS = [

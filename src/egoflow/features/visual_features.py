@@ -1,6 +1,6 @@
 """Per-frame visual features of one video -> an LMDB store in the RULSTM layout.
 
-Frames come from `egoflow.video.frames.sample_frames(path, fps)`: (frame numbers [B] int64, 1-based at the
+Frames come from `egoflow.videos.frames.sample_frames(path, fps)`: (frame numbers [B] int64, 1-based at the
 file's native fps; frames uint8 [B, H, W, 3]). Keys use those frame numbers, so a window reader working in the
 native fps finds them; the native fps of each video is recorded in the store's meta.json (`video_fps`).
 Sampling every round(native / fps) frames keeps the look-back of the window reader (9 frames) sufficient as long
@@ -71,7 +71,7 @@ def extract_video_features(
     `probe` is the video stage's verdict (results/videos/probe/<uid>.json): a video it rejected (with
     videos.on_error: skip) gets an empty store, so the merged store simply lacks it.
     """
-    from egoflow.video.frames import sample_frames
+    from egoflow.videos.frames import sample_frames
 
     backbone = VisualBackbone(config)
     if probe is not None and not json.loads(Path(probe).read_text(encoding="utf-8"))["ok"]:

@@ -27,7 +27,7 @@ from egoflow.atomic import atomic_path
 from egoflow.features.language_prototypes import read_language_prototypes
 from egoflow.features.lmdb_store import read_meta
 from egoflow.features.window import FeatureWindowReader
-from egoflow.formats.cells import timestamp_seconds
+from egoflow.annotations.cells import timestamp_seconds
 from egoflow.tables import read_table
 
 

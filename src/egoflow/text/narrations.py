@@ -12,7 +12,7 @@ from pathlib import Path
 
 from egoflow.atomic import atomic_write
 from egoflow.errors import InputError
-from egoflow.formats.egoclip import read_egoclip, read_egosummary, read_summary_hierarchy
+from egoflow.annotations.egoclip import read_egoclip, read_egosummary, read_summary_hierarchy
 
 KINDS = ("clip", "order", "key")  # clip-level states; video-level misordered / missing-key-step summaries
 SUMMARY_KINDS = ("order", "key")

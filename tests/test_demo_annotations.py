@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from egoflow.demo import write_world
-from egoflow.formats import read_annotations
+from egoflow.annotations import read_annotations
 from egoflow.sheet import read_sheet
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from egoflow.video.reader import ClipReader
-from egoflow.video.transforms import TransformConfig, video_transform
+from egoflow.videos.reader import ClipReader
+from egoflow.videos.transforms import TransformConfig, video_transform
 
 
 @dataclass

@@ -19,10 +19,10 @@ from tqdm import tqdm
 
 from egoflow.atomic import atomic_write
 from egoflow.errors import InputError
-from egoflow.formats.changeit import ChangeIt, read_changeit
-from egoflow.formats.charades import read_charades, read_charades_classes
-from egoflow.formats.ego4d_lta import LtaTaxonomy, read_lta, read_lta_taxonomy
-from egoflow.formats.egoclip import (
+from egoflow.annotations.changeit import ChangeIt, read_changeit
+from egoflow.annotations.charades import read_charades, read_charades_classes
+from egoflow.annotations.ego4d_lta import LtaTaxonomy, read_lta, read_lta_taxonomy
+from egoflow.annotations.egoclip import (
     MCQuestion,
     SummaryClips,
     read_egoclip,
@@ -30,15 +30,15 @@ from egoflow.formats.egoclip import (
     read_egosummary,
     read_summary_hierarchy,
 )
-from egoflow.formats.epic import (
+from egoflow.annotations.epic import (
     read_epic_classes,
     read_epic_relevancy,
     read_epic_segments,
     read_epic_sentences,
     read_rulstm_actions,
 )
-from egoflow.formats.gtea import Gtea, read_gtea
-from egoflow.formats.phases import read_phase_splits, read_phases
+from egoflow.annotations.gtea import Gtea, read_gtea
+from egoflow.annotations.phases import read_phase_splits, read_phases
 
 __all__ = [
     "ChangeIt",

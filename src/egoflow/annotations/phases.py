@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from egoflow.errors import InputError
-from egoflow.formats.jsonfile import expect, field, join
-from egoflow.formats.safe_pickle import load_pickle
+from egoflow.annotations.jsonfile import expect, field, join
+from egoflow.annotations.safe_pickle import load_pickle
 
 SPLITS = ("train", "val", "test")
 KEYS = {"id": "int", "video_file": "str", "seq_len": "int", "name": "str"}

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from egoflow.atomic import atomic_path
 from egoflow.errors import InputError
-from egoflow.video.probe import VideoProbe, probe_video, scan_frame_times
+from egoflow.videos.probe import VideoProbe, probe_video, scan_frame_times
 
 CHUNK_SUFFIX = ".mp4"
 # Audio codecs an .mp4 chunk can carry as they are; others are re-encoded to AAC.

@@ -19,8 +19,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from egoflow.errors import InputError
-from egoflow.formats.cells import nonnegative_int, probability
-from egoflow.formats.checks import check_unique
+from egoflow.annotations.cells import nonnegative_int, probability
+from egoflow.annotations.checks import check_unique
 from egoflow.tables import check_known, line_of, read_table
 
 VIDEO_LIST_NAMES = ["video_id", "relevance_score"]

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from egoflow.errors import InputError
-from egoflow.video.decoders import open_chunk
-from egoflow.video.manifest import read_manifest
-from egoflow.video.sampling import sample_positions
+from egoflow.videos.decoders import open_chunk
+from egoflow.videos.manifest import read_manifest
+from egoflow.videos.sampling import sample_positions
 
 
 @dataclass

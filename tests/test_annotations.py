@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from egoflow.errors import InputError
-from egoflow.formats import (
+from egoflow.annotations import (
     read_annotations,
     read_changeit,
     read_charades,
@@ -29,7 +29,7 @@ from egoflow.formats import (
     read_rulstm_actions,
     read_summary_hierarchy,
 )
-from egoflow.formats.cells import int_list, str_list, timestamp_seconds
+from egoflow.annotations.cells import int_list, str_list, timestamp_seconds
 
 DATA = Path("/work/shared/data")
 EPIC = DATA / "epic-kitchens-100"

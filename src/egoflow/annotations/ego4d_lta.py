@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from egoflow.errors import InputError
-from egoflow.formats.jsonfile import expect, field, join, load_json
+from egoflow.annotations.jsonfile import expect, field, join, load_json
 
 # key -> kind, in the schema's order; the first group is required in every file.
 REQUIRED = {
