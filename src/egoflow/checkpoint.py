@@ -59,3 +59,55 @@ def strip_wrapper_prefixes(state_dict: dict) -> dict:
                 key = key[len(prefix) :]
         out[key] = value
     return out
+
+
+class ForeignObject:
+    """Stands in for a pickled object whose class this codebase does not have.
+
+    Released EgoVLP / HierVL / counterfactual checkpoints pickle their trainer's `parse_config.ConfigParser`
+    (with an `argparse.Namespace` and `pathlib` paths inside) under "config". weights_only refuses such
+    globals; here each one becomes an inert subclass of this class that only records what the pickle hands
+    it (`args`, `state`). No code of the original class runs.
+    """
+
+    name = ""
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        obj.args, obj.state = args, None
+        return obj
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self):
+        return f"<foreign {self.name}>"
+
+
+def load_released_checkpoint(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> tuple[dict, list[str]]:
+    """load_checkpoint for files written by other codebases: -> (state, names of the placeholder classes).
+
+    Still weights_only: tensors are rebuilt by torch's restricted unpickler, and every global it does not
+    allow (other than those of blocked modules such as os and sys, which still fail) is mapped to a
+    ForeignObject placeholder instead of being imported. Needs torch >= 2.6 (named safe globals); on older
+    torch it is plain load_checkpoint.
+    """
+    path = Path(path)
+    foreign: list[str] = []
+    if path.is_file() and hasattr(torch.serialization, "get_unsafe_globals_in_checkpoint"):
+        try:
+            foreign = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        except (ValueError, RuntimeError, OSError):
+            foreign = []  # not a zip checkpoint (legacy format, garbage): load_checkpoint names the problem
+    if not foreign:
+        return load_checkpoint(path, map_location=map_location), foreign
+    placeholders = [
+        (type(name.rsplit(".", 1)[-1], (ForeignObject,), {"name": name}), name) for name in foreign
+    ]
+    with torch.serialization.safe_globals(placeholders):
+        return load_checkpoint(path, map_location=map_location), foreign
