@@ -191,3 +191,39 @@ def test_warning_signal_checkpoints_and_exits_for_resubmission(tmp_path, signum)
     saved = sorted((run / "checkpoints").glob("step-*.pt"))
     assert saved and load_checkpoint(saved[-1])["step"] < 40
     assert not (run / "model.pt").exists()
+
+
+def test_ranks_come_from_torchrun_or_from_srun_tasks(monkeypatch):
+    from egoflow.train import world_from_environment
+
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"):
+        monkeypatch.delenv(var, raising=False)
+    assert world_from_environment() == World(0, 1, 0)
+    # srun: 8 tasks over 2 nodes, this is the 2nd task of the 2nd node.
+    monkeypatch.setenv("SLURM_PROCID", "5")
+    monkeypatch.setenv("SLURM_NTASKS", "8")
+    monkeypatch.setenv("SLURM_LOCALID", "1")
+    assert world_from_environment() == World(5, 8, 1)
+    # torchrun's variables win (a torchrun inside a one-task SLURM job).
+    monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    assert world_from_environment() == World(2, 4, 2)
+
+
+def test_launch_commands():
+    from egoflow.train import launch_command
+
+    assert launch_command("egoflow.pretrain", ["s.json"], 1) == [
+        sys.executable,
+        "-m",
+        "egoflow.pretrain",
+        "s.json",
+    ]
+    four = launch_command("egoflow.pretrain", ["s.json"], 4)
+    assert four[:5] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"]
+    assert four[-3:] == ["-m", "egoflow.pretrain", "s.json"]
+    assert launch_command("egoflow.pretrain", ["s.json"], 4, srun=True)[:2] == [
+        "srun",
+        "--kill-on-bad-exit=1",
+    ]

@@ -47,6 +47,12 @@ def atomic_write(path: str | Path, mode: str = "w", **open_kwargs) -> Iterator:
         yield handle
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8) to `path` atomically."""
+    with atomic_write(path) as handle:
+        handle.write(text)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from egoflow.annotations.egoclip import read_egomcq
-from egoflow.atomic import atomic_write
+from egoflow.atomic import write_text
 from egoflow.checkpoint import load_checkpoint
 from egoflow.metrics import binomial_interval, mcq_accuracy
 from egoflow.pretrain import ClipReading, DataConfig, build_model, from_dict
@@ -110,4 +110,4 @@ def write_result(
         "checkpoint": str(checkpoint),
         **result,
     }
-    atomic_write(out, json.dumps(row, indent=2, sort_keys=True) + "\n")
+    write_text(out, json.dumps(row, indent=2, sort_keys=True) + "\n")

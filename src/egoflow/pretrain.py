@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from egoflow.annotations.egoclip import read_egoclip
-from egoflow.atomic import atomic_write
+from egoflow.atomic import write_text
 from egoflow.errors import InputError
 from egoflow.features.hdf5_store import TextFeatureStore
 from egoflow.text.schema import CLIP_FIELDS, SUMMARY_FIELDS
@@ -403,9 +403,9 @@ def run_pretrain(spec: PretrainSpec) -> Path:
         log_path=live / "log.csv",
     )
     if Path(spec.model_out).exists():
-        atomic_write(spec.config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
+        write_text(spec.config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
         log = live / "log.csv"
-        atomic_write(spec.log_out, log.read_text() if log.exists() else "step,epoch\n")
+        write_text(spec.log_out, log.read_text() if log.exists() else "step,epoch\n")
     return Path(spec.model_out)
 
 

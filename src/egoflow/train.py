@@ -139,23 +139,32 @@ def pick_train_device(name: str, world: World) -> torch.device:
     return device
 
 
-def launch_command(module: str, args: Sequence[str], nproc: int) -> list[str]:
-    """The command that runs `python -m module args` in `nproc` processes on this node."""
+def launch_command(module: str, args: Sequence[str], nproc: int = 1, *, srun: bool = False) -> list[str]:
+    """The command that runs `python -m module args` as the training processes.
+
+    One process (nproc <= 1); torchrun with `nproc` processes on this node; or, for several nodes (`srun=True`,
+    inside a SLURM allocation with one task per GPU), srun starting every task of the allocation, each of which
+    finds its rank in SLURM_PROCID.
+    """
+    python = [sys.executable, "-m", module, *args]
+    if srun:
+        return ["srun", "--kill-on-bad-exit=1", *python]
     if nproc <= 1:
-        return [sys.executable, "-m", module, *args]
+        return python
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
             "-m", module, *args]  # fmt: skip
 
 
-def launch(module: str, args: Sequence[str], nproc: int = 1, *, log=None) -> int:
-    """Run a training entry point in its own process group and return its exit code.
+def launch(module: str, args: Sequence[str], nproc: int = 1, *, srun: bool = False, log=None) -> int:
+    """Run a training entry point (see launch_command) and return its exit code.
 
-    The launcher ignores SIGUSR1 (and so does torchrun, which inherits that), while the training processes
-    install their own handler: SLURM's warning signal, sent to every process of the job step, then reaches only
-    the workers, which checkpoint and exit; SIGTERM is forwarded. `log`: a file both output streams go to.
+    SLURM's warning signal (`--signal=USR1@N`, no `B:`) reaches every process of the job step. Only the training
+    processes may act on it: the launcher ignores SIGUSR1 and so do its children (torchrun) by inheritance,
+    while each training process installs its own handler, checkpoints and exits. SIGTERM is forwarded.
+    `log`: a file both output streams go to (the rule's log).
     """
     previous = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    proc = subprocess.Popen(launch_command(module, args, nproc), stdout=log, stderr=log)
+    proc = subprocess.Popen(launch_command(module, args, nproc, srun=srun), stdout=log, stderr=log)
 
     def forward(signum, frame):
         proc.send_signal(signum)
@@ -277,6 +286,16 @@ def _as_python_random_state(value):
     return (version, tuple(internal), gauss)
 
 
+def note_event(folder: Path, text: str) -> None:
+    """One line in <run_dir>/checkpoints/events.log: starts, resumes, signals, the end. It survives reruns and
+    retries (rule logs are rewritten by each attempt), so it tells the whole story of a run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    job = os.environ.get("SLURM_JOB_ID")
+    with open(folder / "events.log", "a", encoding="utf-8") as f:
+        f.write(f"{stamp} {text}{f' (SLURM job {job})' if job else ''}\n")
+
+
 def newest_checkpoint(folder: Path) -> Path | None:
     files = sorted(folder.glob(CHECKPOINT_GLOB))
     return files[-1] if files else None
@@ -368,6 +387,9 @@ def train(
         set_rng_state(state["rng"][world.rank])
         if world.main:
             print(f"resumed from {latest} at step {step}", file=sys.stderr)
+            note_event(ckpt_dir, f"resumed from {latest.name} at step {step}")
+    elif world.main:
+        note_event(ckpt_dir, f"started from scratch, {world.size} process(es)")
 
     if world.size > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -457,7 +479,9 @@ def train(
             logger.close()
             bar.close()
             if world.main:
+                why = signal.Signals(stop.received).name if stop.received else "stop_after"
                 print(f"checkpointed at step {step}; exiting for resubmission", file=sys.stderr)
+                note_event(ckpt_dir, f"{why}: checkpointed at step {step}, exit {PREEMPTED_EXIT_CODE}")
             raise SystemExit(PREEMPTED_EXIT_CODE)
         if step < cfg.max_steps and (step % cfg.checkpoint_every == 0 or epoch_done):
             checkpoint()

@@ -160,6 +160,8 @@ SIZES = {
     "tiny": SizeSpec(3, 2, 128, 96, (1.1, 1.5), (0.2, 0.4), 0.8, (1, 2), (0, 1), (3, 6)),
     "small": SizeSpec(6, 4, 320, 240, (3.0, 4.5), (0.8, 1.8), 1.5, (1, 3), (1, 2), (6, 12)),
     "medium": SizeSpec(24, 10, 320, 240, (3.0, 4.5), (0.8, 1.8), 1.5, (1, 3), (1, 2), (6, 12)),
+    # Many tiny videos: enough held-out narrations (~330 EgoMCQ questions) for learning claims to mean something.
+    "wide": SizeSpec(20, 6, 128, 96, (1.1, 1.5), (0.2, 0.4), 0.8, (1, 2), (0, 1), (3, 6)),
 }
 # Layout grid: objects sit in cells; one cell is the work area (`take`), one holds the bowl (`put`).
 GRID_COLS, GRID_ROWS = 4, 3
@@ -302,7 +304,7 @@ class WorldPlan:
 
 
 def plan_world(size: str, seed: int) -> WorldPlan:
-    """Plan every video of the demo world of `size` ("tiny", "small", "medium"); deterministic in (size, seed)."""
+    """Plan every video of the demo world of `size` ("tiny", "small", "medium", "wide"); deterministic in (size, seed)."""
     if size not in SIZES:
         raise ValueError(f"demo size {size!r} is not one of {', '.join(SIZES)}")
     if not isinstance(seed, int | np.integer) or seed < 0:
