@@ -13,7 +13,6 @@ Usage (root, packages of .ci/slurm-setup.sh): .venv/bin/python benchmarks/cluste
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -22,10 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers run snakemake exactly as the tests do
 
-from tests.workflow_run import copy_workflow  # noqa: E402
-from tests.workflow_run import parse_jobs, run_tiny  # noqa: E402
-
-STATE = os.environ.get("EGOFLOW_SLURM_DIR", "/var/tmp/egoflow-slurm")
+from tests import slurm_cluster  # noqa: E402
+from tests.workflow_run import copy_workflow, parse_jobs, run_tiny  # noqa: E402
 
 
 def timed(workdir: Path, *args: str, env: dict | None = None) -> tuple[float, int]:
@@ -55,17 +52,11 @@ def main() -> None:
 
     if args.no_slurm:
         return
-    import subprocess
-
-    subprocess.run(["bash", str(ROOT / "tests/slurm/start.sh")], check=True)
-    env = {
-        "SLURM_CONF": f"{STATE}/etc/slurm.conf",
-        "EGOFLOW_SLURM_CPU_ONLY": "1",
-        "EGOFLOW_SLURM_MAX_MEM_MB": "3000",
-    }
+    env = {**slurm_cluster.start(), **slurm_cluster.NODE_ENV}
     slurm_dir = copy_workflow(work / "slurm")
-    profiles = ["--profile", "profiles/slurm", "--profile", str(ROOT / "tests/slurm/profile")]
-    slurm_s, slurm_jobs = timed(slurm_dir, *profiles, "all", env=env)
+    slurm_s, slurm_jobs = timed(
+        slurm_dir, *slurm_cluster.PROFILES, "all", *slurm_cluster.node_config(slurm_dir), env=env
+    )
     print(f"SLURM run: {slurm_s:.1f} s for {slurm_jobs} jobs")
     print(f"SLURM / local wall = {slurm_s / local_s:.2f} (goal <= 3)")
     print(f"SLURM cost per job = {(slurm_s - local_s) / max(slurm_jobs, 1):.1f} s")

@@ -31,28 +31,21 @@ from egoflow.videos.reader import ClipReader
 from egoflow.videos.transcode import ChunkConfig, ffmpeg_args, write_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the benchmark videos are the tests' synthetic videos
 
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+from tests.videos_synth import make_video  # noqa: E402
 
 
 def synth(path: Path, seconds: int, size: str, gop: int | None = None, bframes: bool = True) -> Path:
+    """The tests' testsrc2 video (tests/videos_synth.py), made once per scratch folder."""
     if not path.exists():
-        args = [
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=s={size}:r=30:d={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-        ]
-        args += (
-            (["-g", str(gop)] if gop else []) + ([] if bframes else ["-bf", "0"]) + ["-pix_fmt", "yuv420p"]
+        make_video(
+            path,
+            seconds=seconds,
+            size=size,
+            gop=gop,
+            extra=["-preset", "veryfast"] + ([] if bframes else ["-bf", "0"]),
         )
-        ffmpeg(*args, str(path))
     return path
 
 

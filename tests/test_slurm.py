@@ -1,8 +1,9 @@
 """The workflow on a real single-node SLURM cluster, started on this machine (tests/slurm/start.sh).
 
 `snakemake --profile profiles/slurm all` runs every stage that exists on the tiny world; sacct must show one
-completed SLURM job per non-local job of the plan, and the outputs must equal a local run's.
-Needs root and apt (CI); elsewhere it skips with a loud reason.
+completed SLURM job per non-local job of the plan, and the outputs must equal a local run's. All of it runs
+with a decoy /etc/slurm/slurm.conf of another cluster in place, as on a login node: the test cluster must
+not depend on the machine's own SLURM configuration. Needs root and apt (CI); elsewhere it skips loudly.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import sys
 
 import pytest
 
-from tests.workflow_run import ROOT
+from tests import slurm_cluster
 from tests.workflow_run import (
+    ROOT,
     copy_workflow,
     dry_run_jobs,
     job_set,
@@ -28,10 +30,6 @@ from tests.workflow_run import (
 )
 
 CLUSTER_BINARIES = ["munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct"]
-STATE = os.environ.get("EGOFLOW_SLURM_DIR", "/var/tmp/egoflow-slurm")
-PROFILES = ["--profile", "profiles/slurm", "--profile", str(ROOT / "tests/slurm/profile")]
-# The test node has 2 CPUs, ~19 GB and no GPU: GPU rules ask for CPUs, memory per job is capped.
-CLUSTER_ENV = {"EGOFLOW_SLURM_CPU_ONLY": "1", "EGOFLOW_SLURM_MAX_MEM_MB": "3000"}
 
 
 def loud_skip(reason: str):
@@ -41,8 +39,14 @@ def loud_skip(reason: str):
 
 
 @pytest.fixture(scope="module")
-def cluster() -> dict:
-    """Start (or reuse) the test cluster; returns the environment that points SLURM tools at it."""
+def decoy() -> bool:
+    """For the whole module this machine looks like a login node of another cluster.
+
+    /etc/slurm/slurm.conf names a controller that does not exist (slurm_cluster.decoy_system_config; a config
+    the machine already has stays and plays the part). Starting the cluster, the jobs' own `srun` and every
+    sacct/squeue the plugin runs must ignore it. The decoy rides along with the one end-to-end run below
+    instead of a second run of its own (minutes each). True when the decoy was planted.
+    """
     if os.geteuid() != 0:
         loud_skip("needs root to start munge/MariaDB/slurmdbd/slurmctld/slurmd (CI runs as root)")
     missing = [b for b in CLUSTER_BINARIES if shutil.which(b) is None]
@@ -53,15 +57,18 @@ def cluster() -> dict:
         assert setup.returncode == 0, (
             f".ci/slurm-setup.sh failed:\n{setup.stdout[-3000:]}{setup.stderr[-3000:]}"
         )
-    start = subprocess.run(
-        ["bash", str(ROOT / "tests/slurm/start.sh")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "EGOFLOW_SLURM_DIR": STATE},
-    )
-    assert start.returncode == 0, f"tests/slurm/start.sh failed:\n{start.stderr[-4000:]}"
-    return {"SLURM_CONF": f"{STATE}/etc/slurm.conf", "EGOFLOW_SLURM_DIR": STATE}
+    with slurm_cluster.decoy_system_config() as planted:
+        yield planted
+
+
+@pytest.fixture(scope="module")
+def cluster(decoy) -> dict:
+    """Start (or reuse) the test cluster (with the decoy in place); the environment that points SLURM at it."""
+    return slurm_cluster.start()
+
+
+def slurm(*args: str, env: dict, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def sacct_jobs(run_id: str, env: dict) -> list[tuple[str, str, str]]:
@@ -78,20 +85,28 @@ def sacct_jobs(run_id: str, env: dict) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.slurm
-def test_cluster_answers_sbatch_and_sacct(cluster):
+def test_cluster_answers_sbatch_and_sacct_and_srun_inside_jobs(decoy, cluster, tmp_path):
     env = {**os.environ, **cluster}
-    job = subprocess.run(
-        ["sbatch", "--parsable", "--wait", "-t", "1", "--mem", "100", "--wrap", "true"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    if decoy:
+        # The decoy is what a bare client on this machine reads (else this module would prove nothing).
+        bare = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
+        bare["PATH"] = ":".join(d for d in bare["PATH"].split(":") if d != f"{slurm_cluster.STATE}/bin")
+        ping = slurm("scontrol", "ping", env=bare, timeout=30)
+        assert "decoy-controller" in ping.stdout + ping.stderr, ping
+    # Inside the job, srun runs with every SLURM_* variable but the job id gone (the jobstep drops them,
+    # SLURM_CONF and SLURM_WORKING_CLUSTER included) and must still reach the test cluster.
+    nested = 'env -i PATH="$PATH" SLURM_JOB_ID="$SLURM_JOB_ID" srun -n1 -t 1 --mem 100 echo step-ran'
+    job = slurm(
+        "sbatch", "--parsable", "--wait", "-t", "1", "--mem", "100", "--chdir", str(tmp_path),
+        "--output", str(tmp_path / "slurm-%j.out"), "--wrap", nested,
         env=env,
-    )
-    assert job.returncode == 0, job.stderr
+    )  # fmt: skip
     job_id = job.stdout.strip().split(";")[0]
-    states = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "-j", job_id, "--format=State"], capture_output=True, text=True, env=env
-    )
+    log = next(tmp_path.glob("slurm-*.out"), None)
+    log_text = log.read_text() if log else "(no job log)"
+    assert job.returncode == 0, f"{job.stderr}\njob log:\n{log_text}"
+    assert log_text.split() == ["step-ran"], log_text
+    states = slurm("sacct", "-X", "-n", "-P", "-j", job_id, "--format=State", env=env)
     assert states.stdout.split() == ["COMPLETED"], states
 
 
@@ -99,11 +114,12 @@ def test_cluster_answers_sbatch_and_sacct(cluster):
 @pytest.mark.slow
 def test_profile_runs_every_stage_as_slurm_jobs(cluster, tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("slurm") / "repo")
-    env = {**cluster, **CLUSTER_ENV}
-    plan = job_set(dry_run_jobs(workdir, *PROFILES, "all", env=env))
+    env = {**cluster, **slurm_cluster.NODE_ENV}
+    args = [*slurm_cluster.PROFILES, "all", *slurm_cluster.node_config(workdir)]
+    plan = job_set(dry_run_jobs(workdir, *args, env=env))
     assert plan, "the tiny world plans no jobs"
 
-    proc = run_tiny(workdir, *PROFILES, "all", env=env, timeout=1800)
+    proc = run_tiny(workdir, *args, env=env, timeout=1800)
     log = proc.stdout + proc.stderr
     run_id = re.search(r"SLURM run ID: (\S+)", log)
     assert run_id, f"no SLURM run ID in the snakemake log:\n{log[-3000:]}"
@@ -129,34 +145,8 @@ def test_profile_runs_every_stage_as_slurm_jobs(cluster, tmp_path_factory):
     assert tree_differences(reference_run(tmp_path_factory), workdir) == []
 
 
-def profile_resources(env: dict) -> dict:
-    """profiles/slurm/config.yaml as snakemake reads it (YTE-rendered) under the given environment."""
-    import yte
-
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        with open(ROOT / "profiles/slurm/config.yaml") as handle:
-            return yte.process_yaml(handle, require_use_yte=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def test_profile_covers_every_rule_with_growing_memory_and_runtime_units(tmp_path):
-    profile = profile_resources({"EGOFLOW_SLURM_MAX_MEM_MB": ""})
-    per_rule = profile["set-resources"]
-    workdir = copy_workflow(tmp_path / "repo")
-    rules = {j.rule for j in dry_run_jobs(workdir, "--forceall", "all") if j.outputs}
-    assert sorted(rules - per_rule.keys()) == [], "rules without resources in profiles/slurm set-resources"
-    for rule, resources in per_rule.items():
-        assert re.fullmatch(r"\d+[smhd]", resources["runtime"]), f"{rule}: runtime needs a unit"
-        memory = [eval(resources["mem_mb"], {"min": min}, {"attempt": a}) for a in (1, 2, 3)]
-        assert memory[0] < memory[1] < memory[2], f"{rule}: mem_mb must grow with attempt: {memory}"
-    capped = profile_resources({"EGOFLOW_SLURM_MAX_MEM_MB": "5000"})["set-resources"]["demo_world"]["mem_mb"]
-    assert eval(capped, {"min": min}, {"attempt": 3}) == 5000
-
-
+# Which rules declare memory and runtime, and that the profile adds only GPUs, partitions and the account:
+# tests/test_workflow_conventions.py. Here: every job of a full plan gets them from the environment.
 def test_profile_takes_partition_account_and_gpus_from_the_environment(tmp_path):
     workdir = copy_workflow(tmp_path / "repo")
     env = {
@@ -170,7 +160,7 @@ def test_profile_takes_partition_account_and_gpus_from_the_environment(tmp_path)
         for j in dry_run_jobs(workdir, "--profile", "profiles/slurm", "--forceall", "all", env=env)
         if j.outputs
     ]
-    gpu_rules = {r for r, res in profile_resources(env)["set-resources"].items() if "gpu" in res}
+    gpu_rules = {r for r, res in slurm_cluster.rendered_profile(env)["set-resources"].items() if "gpu" in res}
     assert gpu_rules & {j.rule for j in plan}, "no GPU stage in the plan"
     for job in plan:
         assert job.resources.get("slurm_account") == "lab-acct", job
@@ -178,3 +168,25 @@ def test_profile_takes_partition_account_and_gpus_from_the_environment(tmp_path)
         assert job.resources.get("slurm_partition") == ("gpu-part" if gpu else "cpu-part"), job
         assert ("gpu" in job.resources) == gpu, job
         assert re.fullmatch(r"\d+", job.resources["runtime"]), job  # minutes, after the unit was parsed
+
+
+def test_decoy_is_removed_even_on_failure_with_the_folder_it_made(tmp_path):
+    conf = tmp_path / "etc/slurm/slurm.conf"
+    with pytest.raises(RuntimeError), slurm_cluster.decoy_system_config(conf) as planted:
+        assert planted and "SlurmctldHost=decoy-controller" in conf.read_text()
+        raise RuntimeError("the SLURM test failed")
+    assert not (tmp_path / "etc/slurm").exists()  # the folder did not exist before
+    assert (tmp_path / "etc").exists()
+
+
+def test_decoy_never_replaces_a_real_config_but_replaces_a_leftover_decoy(tmp_path):
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=real\nSlurmctldHost=login1\n")
+    with slurm_cluster.decoy_system_config(conf) as planted:
+        assert not planted and conf.read_text() == "ClusterName=real\nSlurmctldHost=login1\n"
+    assert conf.read_text() == "ClusterName=real\nSlurmctldHost=login1\n"
+
+    conf.write_text(slurm_cluster.DECOY)  # left by a killed run
+    with slurm_cluster.decoy_system_config(conf) as planted:
+        assert planted
+    assert not conf.exists() and tmp_path.exists()  # the folder was there before: it stays

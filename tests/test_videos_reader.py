@@ -152,15 +152,24 @@ def test_dataset_items(world):
     assert next(iter(loader))["video"].shape == (2, 4, 3, 224, 224)
 
 
-def test_sample_frames_rulstm_numbers(world, tmp_path):
-    src = make_video(tmp_path / "v.mp4", seconds=2, fps=30)
-    batches = list(sample_frames(src, 4, size=120, batch=3))
+def test_sample_frames_rulstm_numbers_across_chunks(world):
+    batches = list(sample_frames(world / "chunks" / "v30", 4, batch=6))  # 30 fps, 4 s, chunks of 2 s
     numbers = np.concatenate([n for n, _ in batches])
-    assert numbers.tolist() == [1, 8, 16, 23, 31, 38, 46, 53]  # 1-based at 30 fps: floor(t * 30) + 1
-    assert [len(n) for n, _ in batches] == [3, 3, 2]
-    assert batches[0][1].shape == (3, 120, 160, 3) and batches[0][1].dtype == np.uint8
-    vfr = np.concatenate([n for n, _ in sample_frames(make_vfr(tmp_path / "vfr.mp4"), 2)])
-    # 15 fps between 1 s and 3 s: at 1.5 s frame index 30 + floor(0.5 * 15) = 37 is on screen -> number 38
+    # 1-based at 30 fps: floor(k / 4 * 30) + 1; from 61 on (t >= 2 s) the frames come from chunk 1
+    assert numbers.tolist() == [1, 8, 16, 23, 31, 38, 46, 53, 61, 68, 76, 83, 91, 98, 106, 113]
+    assert [len(n) for n, _ in batches] == [6, 6, 4]
+    frames = np.concatenate([f for _, f in batches])
+    assert frames.shape == (16, 128, 170, 3) and frames.dtype == np.uint8  # the chunks' size
+    chunks = sorted((world / "chunks" / "v30").glob("*.mp4"))
+    np.testing.assert_array_equal(frames[8], ffmpeg_frame(chunks[1], 0.0, frames.shape[1:]))  # frame 61
+    np.testing.assert_array_equal(frames[9], ffmpeg_frame(chunks[1], 7 / 30 - 1e-3, frames.shape[1:]))  # 68
+    small = next(sample_frames(world / "chunks" / "v30", 4, size=64, batch=2))[1]
+    assert small.shape == (2, 64, 85, 3)  # short side 64: 170 * 64 / 128 = 85
+    vfr = np.concatenate([n for n, _ in sample_frames(world / "chunks" / "vfr", 2)])
+    # 15 fps between 1 s and 3 s: at 1.5 s frame index 30 + floor(0.5 * 15) = 37 is on screen -> number 38;
+    # chunk 1 starts at frame 45 (30 + 15 frames before 2 s)
     assert vfr.tolist() == [1, 16, 31, 38, 46, 53, 61, 76]
-    with pytest.raises(InputError, match="not found"):
-        next(sample_frames(tmp_path / "none.mp4", 1))
+    with pytest.raises(InputError, match=r"rejected by the video stage \(probe\): file not found"):
+        next(sample_frames(world / "chunks" / "bad", 1))
+    with pytest.raises(InputError, match="not a resize_chunk output folder"):
+        next(sample_frames(world / "none", 1))

@@ -92,6 +92,8 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
 def run_tiny(workdir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     """`snakemake` on the tiny world unless ARGS name their own config files."""
     return snakemake(workdir, *args, *(() if "--configfile" in args else TINY), **kwargs)
+
+
 @dataclasses.dataclass
 class Job:
     rule: str

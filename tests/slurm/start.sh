@@ -3,9 +3,11 @@
 #
 # Idempotent: daemons already running are left alone, so the test harness may call it every time.
 # Needs root and the Debian packages that .ci/slurm-setup.sh installs. Everything (configs, spool, logs,
-# database) lives under $EGOFLOW_SLURM_DIR (default /var/tmp/egoflow-slurm); nothing in /etc/slurm is touched.
-# Non-default ports keep it clear of a real Slurm or MariaDB on the same machine.
-# Use the cluster from a shell with:  export SLURM_CONF=$EGOFLOW_SLURM_DIR/etc/slurm.conf
+# database, client wrappers) lives under $EGOFLOW_SLURM_DIR (default /var/tmp/egoflow-slurm); nothing in
+# /etc/slurm or /run/slurm is read or written, so the machine's own Slurm (a login node's /etc/slurm/slurm.conf,
+# a running slurmd) neither disturbs the test cluster nor is disturbed by it. Non-default ports keep it clear
+# of a real Slurm or MariaDB on the same machine.
+# Use the cluster from a shell with:  export PATH=$EGOFLOW_SLURM_DIR/bin:$PATH
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,8 +40,30 @@ wait_for() {
     die "$what did not come up within ${seconds}s (logs: $STATE/log/)"
 }
 
-mkdir -p "$STATE"/{etc,run,log,spool/slurmctld,spool/slurmd,mysql,mysqlrun}
+mkdir -p "$STATE"/{bin,etc,run,log,spool/slurmctld,spool/slurmd,mysql,mysqlrun}
 chmod 700 "$STATE/etc"
+cd "$STATE"  # the daemons started below inherit this working directory, not the caller's
+
+# --- client wrappers: every Slurm command run through $STATE/bin talks to this cluster -------------------
+# SLURM_CONF alone is not enough: inside a job, snakemake's jobstep drops every SLURM_* variable before it
+# starts `srun`, and srun without SLURM_CONF reads /etc/slurm/slurm.conf, the machine's own cluster. PATH
+# survives (sbatch --export=ALL, the jobstep copies the rest of the environment), so a wrapper that sets
+# SLURM_CONF and runs the real command keeps jobs on this cluster.
+real_command() {  # real_command NAME: NAME on PATH, skipping these wrappers
+    local dir dirs
+    IFS=: read -ra dirs <<<"$PATH"
+    for dir in "${dirs[@]}"; do
+        [ "$dir" != "$STATE/bin" ] && [ -x "$dir/$1" ] && { echo "$dir/$1"; return 0; }
+    done
+    return 1
+}
+for client in sbatch srun salloc sattach scancel sacct sacctmgr squeue scontrol sinfo sstat sshare sprio sreport; do
+    real="$(real_command "$client")" || continue
+    printf '#!/bin/bash\n# Written by tests/slurm/start.sh: %s of the egoflow test cluster.\nexport SLURM_CONF=%q\nexec %q "$@"\n' \
+        "$client" "$SLURM_CONF" "$real" >"$STATE/bin/$client.new"
+    chmod 755 "$STATE/bin/$client.new"
+    mv -f "$STATE/bin/$client.new" "$STATE/bin/$client"
+done
 
 # --- munge: reuse a working system munged, else start one with the packaged key ------------------------
 if ! (munge -n | unmunge) >/dev/null 2>&1; then
@@ -127,7 +151,7 @@ if [ "$changed" = 1 ] && [ -n "$before" ]; then
 fi
 if ! running slurmd "$STATE/run/slurmd.pid"; then
     say "starting slurmd ($NODE, $CPUS CPUs, $MEM_MB MB)"
-    env -u SLURM_CONF slurmd --conf-server "127.0.0.1:$CTLD_PORT"
+    slurmd -f "$SLURM_CONF"
 fi
 node_ready() { sinfo -h -n "$NODE" -o %T | grep -Eq '^(idle|mixed|allocated)$'; }
 for _ in $(seq 60); do
@@ -139,4 +163,4 @@ for _ in $(seq 60); do
     sleep 1
 done
 node_ready || die "node $NODE is not idle: $(sinfo -h -n "$NODE" -o '%T %E') (logs: $STATE/log/)"
-say "cluster up: node $NODE $(sinfo -h -n "$NODE" -o %T); export SLURM_CONF=$SLURM_CONF"
+say "cluster up: node $NODE $(sinfo -h -n "$NODE" -o %T); export PATH=$STATE/bin:\$PATH"

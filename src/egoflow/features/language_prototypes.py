@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from egoflow.atomic import atomic_path
-from egoflow.features.model_source import offline, pick_device, resolve_model
+from egoflow.devices import offline, pick_device, resolve_model
 from egoflow.features.sentences import action_sentence
 from egoflow.tables import check_known, read_table
 

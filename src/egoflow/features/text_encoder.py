@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from egoflow.devices import offline, pick_device, resolve_model
 from egoflow.features.hdf5_store import TextFeatureWriter, unique_texts
-from egoflow.features.model_source import offline, pick_device, resolve_model
 
 
 @dataclass

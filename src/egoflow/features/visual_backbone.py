@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from egoflow.features.model_source import offline, pick_device, resolve_model
+from egoflow.devices import offline, pick_device, resolve_model
 
 ARCHITECTURES = ("vit", "resnet", "clip_vision", "timm")
 

@@ -1,15 +1,16 @@
 """Per-frame visual features of one video -> an LMDB store in the RULSTM layout.
 
-Frames come from `egoflow.videos.frames.sample_frames(path, fps)`: (frame numbers [B] int64, 1-based at the
-file's native fps; frames uint8 [B, H, W, 3]). Keys use those frame numbers, so a window reader working in the
-native fps finds them; the native fps of each video is recorded in the store's meta.json (`video_fps`).
-Sampling every round(native / fps) frames keeps the look-back of the window reader (9 frames) sufficient as long
-as fps >= native / 10 (3 fps for 30 fps video).
+Frames come from the video's 256p chunks (`egoflow.videos.frames.sample_frames(chunks_dir, fps)`: frame numbers
+[B] int64, 1-based in the SOURCE video's frames at its native fps; frames uint8 [B, H, W, 3], upright), never
+from the source file, so rotated phone footage gives upright features and a 1080p source costs what its 256p
+chunks cost. Keys use those frame numbers, so a window reader working in the native fps finds them; the native
+fps of each video is recorded in the store's meta.json (`video_fps`). Sampling every round(native / fps) frames
+keeps the look-back of the window reader (9 frames) sufficient as long as fps >= native / 10 (3 fps for 30 fps
+video).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,23 +18,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from egoflow.errors import InputError
 from egoflow.features.lmdb_store import LmdbFeatureWriter
 from egoflow.features.visual_backbone import BackboneConfig, VisualBackbone
-
-
-def native_fps(path: str | Path) -> float:
-    """Average frame rate of the first video stream."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            rate = container.streams.video[0].average_rate
-    except (av.error.FFmpegError, IndexError) as error:
-        raise InputError(path, f"cannot read the video stream ({error})") from None
-    if not rate:
-        raise InputError(path, "video stream has no frame rate")
-    return float(rate)
+from egoflow.videos.frames import sample_frames, source_fps
+from egoflow.videos.reader import read_chunk_record
 
 
 def write_frame_features(
@@ -58,26 +46,19 @@ def write_frame_features(
 
 
 def extract_video_features(
-    video: str | Path,
-    video_id: str,
-    out: str | Path,
-    config: BackboneConfig,
-    fps: float,
-    *,
-    probe: str | Path | None = None,
+    chunks_dir: str | Path, video_id: str, out: str | Path, config: BackboneConfig, fps: float
 ) -> int:
-    """Sample `video` at `fps`, embed every sampled frame with the frozen backbone, write the store `out`.
+    """Sample the chunks of one video (`results/videos/chunks/<uid>/`) at `fps`, embed every sampled frame with
+    the frozen backbone, write the store `out`; returns the rows written.
 
-    `probe` is the video stage's verdict (results/videos/probe/<uid>.json): a video it rejected (with
-    videos.on_error: skip) gets an empty store, so the merged store simply lacks it.
+    A video the video stage rejected (videos.on_error: skip; its chunks.json says ok: false) gets an empty store,
+    so the merged store simply lacks it.
     """
-    from egoflow.videos.frames import sample_frames
-
     backbone = VisualBackbone(config)
-    if probe is not None and not json.loads(Path(probe).read_text(encoding="utf-8"))["ok"]:
-        print(f"{video_id}: rejected by the video stage; no features", file=sys.stderr)
+    record = read_chunk_record(chunks_dir)
+    if not record["ok"]:
+        print(f"{video_id}: rejected by the video stage ({record['reason']}); no features", file=sys.stderr)
         with LmdbFeatureWriter(out, backbone.dim):
             return 0
-    # Decode at the backbone's input size (short side): decoding is the slow part, not the resize.
-    batches = sample_frames(video, fps, size=backbone.image_size)
-    return write_frame_features(video_id, batches, backbone, out, source_fps=native_fps(video))
+    batches = sample_frames(chunks_dir, fps)
+    return write_frame_features(video_id, batches, backbone, out, source_fps=source_fps(chunks_dir))

