@@ -6,6 +6,7 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
+# Shared by every stage file: config validation, the {demo} paths, the video sheet, input functions, resources.
 include: "workflow/rules/common.smk"
 
 
@@ -14,6 +15,7 @@ wildcard_constraints:
     video_uid=UID_REGEX,
 
 
+# One file per stage: workflow/rules/<stage>.smk, package egoflow.<stage>, results/<stage>/, logs/<stage>/.
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/annotations.smk"
 include: "workflow/rules/videos.smk"
@@ -22,10 +24,15 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/report.smk"
 
 
-# Named targets: each covers what exists of its stage; `all` is everything.
+# Named targets, one per stage: each covers what exists of its stage; `all` is everything.
 rule demo:
     input:
-        rules.demo_world.output,
+        rules.demo_world.output if DEMO_WORLD else [],
+
+
+rule annotations:
+    input:
+        rules.check_annotations.output,
 
 
 rule videos:
@@ -40,10 +47,12 @@ rule text:
 
 rule features:
     input:
-        expand("results/features/text/{text_set}.h5", text_set=FEATURES["text"]["sets"]),
-        "results/features/language_prototypes/epic.h5",
-        VISUAL_STORE,
-        "results/features/visual_prototypes/epic.h5",
+        expand(
+            rules.text_features.output[0], text_set=config["features"]["text"]["sets"]
+        ),
+        rules.language_prototypes.output,
+        rules.visual_prototypes.input.store,
+        rules.visual_prototypes.output,
 
 
 # Training and evaluation rules arrive with the model issues; until then these targets have nothing to make.
@@ -57,11 +66,16 @@ rule evaluate:
         [],
 
 
+rule report:
+    input:
+        rules.report_html.output,
+
+
 rule all:
     default_target: True
     input:
         rules.demo.input,
-        rules.check_annotations.output,
+        rules.annotations.input,
         rules.videos.input,
         rules.text.input,
         rules.features.input,

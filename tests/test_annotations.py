@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egoflow.errors import InputError
 from egoflow.annotations import (
     read_annotations,
     read_changeit,
@@ -30,6 +29,7 @@ from egoflow.annotations import (
     read_summary_hierarchy,
 )
 from egoflow.annotations.cells import int_list, str_list, timestamp_seconds
+from egoflow.errors import InputError
 
 DATA = Path("/work/shared/data")
 EPIC = DATA / "epic-kitchens-100"

@@ -52,3 +52,18 @@ def test_missing_required_key_names_the_key(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "'seed' is a required property" in output
+
+
+def test_a_misspelt_demo_placeholder_names_the_key(workdir):
+    output = failed_dry_run(workdir, {"annotations": {"egoclip": "{dmeo}/annotations/egoclip/egoclip.csv"}})
+    assert "['annotations']['egoclip']" in output
+
+
+def test_unknown_text_set_names_the_key_and_the_known_sets(workdir):
+    name = write_overlay(workdir, {"features": {"text": {"sets": ["clips", "nonsense"]}}})
+    result = snakemake(workdir, "-n", "--configfile", "config/config.yaml", name, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Job stats" not in output
+    assert (
+        "features.text.sets: unknown set(s) ['nonsense']; known: clips, summaries, epic, charades" in output
+    )

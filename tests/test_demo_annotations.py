@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from egoflow.demo import write_world
 from egoflow.annotations import read_annotations
+from egoflow.demo import write_world
 from egoflow.sheet import read_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_PREFIX = "resources/demo/tiny/"
+DEMO_PREFIX = "{demo}/"  # config/config.yaml's demo paths; {demo} = resources/demo/<demo.size>
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,10 @@ def sheet(world):
 
 @pytest.fixture(scope="module")
 def parsed(world, sheet):
-    """Every file named in config/tiny.yaml's annotations section, read and cross-checked against the sheet."""
-    config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())["annotations"]
-    assert all(p.startswith(TINY_PREFIX) for p in config.values()), config
-    paths = {key: str(world / p.removeprefix(TINY_PREFIX)) for key, p in config.items()}
+    """Every file config/config.yaml names in the demo world, read and cross-checked against the sheet."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["annotations"]
+    assert all(p.startswith(DEMO_PREFIX) for p in config.values()), config
+    paths = {key: str(world / p.removeprefix(DEMO_PREFIX)) for key, p in config.items()}
     return read_annotations(paths, set(sheet.index))
 
 

@@ -24,8 +24,8 @@ def test_features_stage_builds_every_store(tmp_path):
         shutil.copytree(ROOT / "envs", work / "envs")
     snakemake(work, "features", *TINY)
     config = yaml.safe_load((work / "config/config.yaml").read_text())
-    config.update(yaml.safe_load((work / "config/tiny.yaml").read_text()))
-    annotations = {k: work / v for k, v in config["annotations"].items()}
+    demo = work / "resources/demo" / yaml.safe_load((work / "config/tiny.yaml").read_text())["demo"]["size"]
+    annotations = {k: demo / v.removeprefix("{demo}/") for k, v in config["annotations"].items()}
 
     inputs = {
         "clips": {"egoclip": annotations["egoclip"], "states": work / "results/text/states.json"},
@@ -66,7 +66,7 @@ def test_features_stage_builds_every_store(tmp_path):
     with FeatureWindowReader(store) as reader:
         window = reader.read(video, end=2.0, observed=2.0, fps=2.0)
     assert window.shape == (4, 32) and window.any(axis=1).all()  # 5 fps extraction: every frame found
-    assert (work / f"logs/visual_features_video/{video}.log").read_text().strip()
+    assert (work / f"logs/features/visual_features_video/{video}.log").read_text().strip()
 
     assert "Nothing to be done" in snakemake(work, "features", *TINY).stderr
 
@@ -76,6 +76,6 @@ def test_features_stage_builds_every_store(tmp_path):
     jobs = planned_jobs(snakemake(work, "features", "-n", "--forceall", *TINY, overlay))
     assert (
         "visual_features_video" not in jobs
-        and "visual_features" not in jobs
+        and "merge_visual_features" not in jobs
         and jobs["visual_prototypes"] == 1
     )

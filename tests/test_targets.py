@@ -7,7 +7,7 @@ import pytest
 
 from tests.workflow_run import ROOT, TINY, copy_workflow, planned_jobs, snakemake
 
-TARGET_RULES = {"all", "demo", "videos", "text", "features", "pretrain", "evaluate", "report"}
+TARGET_RULES = {"all", "demo", "annotations", "videos", "text", "features", "pretrain", "evaluate", "report"}
 
 
 def rules_defined() -> set[str]:
@@ -51,7 +51,7 @@ def test_one_output_file_plans_only_what_it_needs(workdir):
 
 def test_text_plans_no_video_or_feature_job(workdir):
     jobs = dry_run(workdir, "text")
-    assert not {"probe_video", "resize_chunk", "text_features", "visual_features"} & set(jobs)
+    assert not {"probe_video", "resize_chunk", "text_features", "merge_visual_features"} & set(jobs)
     assert {"narration_set", "clip_states", "merge_text"} <= set(jobs)
 
 

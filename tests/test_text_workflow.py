@@ -34,7 +34,7 @@ def test_text_stage_runs_and_reruns_only_what_changed(tmp_path):
     summary_cf = json.loads((work / "results/text/summary_cf.json").read_text())
     assert set(summary_cf) == set(SUMMARIES)
     assert all(list(v["order"]) == list(SUMMARY_FIELDS) == list(v["key"]) for v in summary_cf.values())
-    log = (work / "logs/clip_states/0.log").read_text()
+    log = (work / "logs/text/clip_states/0.log").read_text()
     assert "item/s" in log and "items:" in log  # progress bar and summary in the rule log
     assert "Nothing to be done" in snakemake(work, "text", *config).stderr
 
@@ -57,7 +57,7 @@ def test_text_stage_runs_and_reruns_only_what_changed(tmp_path):
     assert set(jobs) == TEXT_JOBS and jobs["summary_cf"] == 4, jobs
     pytest.importorskip("llama_cpp", reason="LOUD SKIP: llama-cpp-python is not installed")
     snakemake(work, "text", *config)
-    assert "'backend': 'llama_cpp'" in (work / "logs/clip_states/1.log").read_text()
+    assert "'backend': 'llama_cpp'" in (work / "logs/text/clip_states/1.log").read_text()
     assert set(json.loads((work / "results/text/states.json").read_text())) == set(NARRATIONS)
     overlay["text"]["llama_cpp"]["temperature"] = 0.8
     config = [*TINY, write_overlay(work, overlay)]
@@ -69,6 +69,6 @@ def test_text_stage_runs_and_reruns_only_what_changed(tmp_path):
     config = [*TINY, write_overlay(work, overlay)]
     failed = snakemake(work, "results/text/clip/0.jsonl", *config, check=False)
     assert failed.returncode != 0
-    log = (work / "logs/clip_states/0.log").read_text()
+    log = (work / "logs/text/clip_states/0.log").read_text()
     assert "GenerationFailed" in log and "above text.max_failure_rate = 0.0%" in log, log[-2000:]
     assert "FAILED" in log and "answer cut off at max_tokens=6" in log

@@ -24,7 +24,7 @@ def check_manifest(work, uids):
         assert chunks.num_frames.sum() == video.num_frames
         assert chunks.duration_sec.sum() == pytest.approx(video.duration_sec, abs=1 / video.fps)
         assert all((work / "results/videos" / p).is_file() for p in chunks.path)
-        log = (work / f"logs/resize_chunk/{uid}.log").read_text()
+        log = (work / f"logs/videos/resize_chunk/{uid}.log").read_text()
         assert "x real time" in log and "chunk(s)" in log  # progress and timing per video
     return manifest
 
@@ -71,5 +71,5 @@ def test_bad_inputs_skip_and_fail(tmp_path):
     overlay["videos"]["on_error"] = "fail"
     result = snakemake(work, "videos", *TINY, write_overlay(work, overlay), check=False)
     assert result.returncode != 0
-    log = (work / "logs/probe_video/audio.log").read_text()
+    log = (work / "logs/videos/probe_video/audio.log").read_text()
     assert f"{bad['bad5']}: audio only: no video stream" in log

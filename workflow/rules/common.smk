@@ -4,11 +4,60 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-from egoflow.demo import plan_world
+from egoflow.features.text_sets import TEXT_SETS
 from egoflow.sheet import UID_PATTERN, check_sheet, read_sheet
 
+UID_REGEX = UID_PATTERN.pattern
+
+# --- the demo world ----------------------------------------------------------------------------------------
+# videos.sheet and annotations.* may start with {demo}: the world of demo.size, <demo.out>/<demo.size>/.
+# The world is planned, and demo_world defined, only when some path points into it; real data never pays.
+
 DEMO_DIR = Path(config["demo"]["out"]) / config["demo"]["size"]
-DEMO_WORLD = plan_world(config["demo"]["size"], config["demo"]["seed"])
+config["videos"]["sheet"] = config["videos"]["sheet"].replace("{demo}", str(DEMO_DIR))
+config["annotations"] = {
+    k: v.replace("{demo}", str(DEMO_DIR)) for k, v in config["annotations"].items()
+}
+
+
+def in_demo(path):
+    return Path(path).resolve().is_relative_to(DEMO_DIR.resolve())
+
+
+DEMO_WORLD = None
+if any(
+    in_demo(p) for p in [config["videos"]["sheet"], *config["annotations"].values()]
+):
+    from egoflow.demo import plan_world
+
+    DEMO_WORLD = plan_world(config["demo"]["size"], config["demo"]["seed"])
+
+
+def made_by_demo(path):
+    """True for a path that demo_world writes (it may not exist yet)."""
+    return DEMO_WORLD is not None and in_demo(path)
+
+
+# --- resources -------------------------------------------------------------------------------------------
+# Every rule declares mem_mb and runtime (units s/m/h/d), from its stage's config keys where the config has
+# them; profiles add only what composes (GPUs, partitions, account).
+
+
+def memory(mb):
+    """mem_mb of a rule: `mb`, times the attempt when a job is retried (one killed for memory asks for more),
+    capped at resources.max_mem_mb (0 = no cap)."""
+    cap = config["resources"]["max_mem_mb"]
+    return lambda wildcards, attempt: min(mb * attempt, cap) if cap else mb * attempt
+
+
+def pick(section, *keys):
+    """The keys of a config section that change a rule's output, for its params: Snakemake reruns a job whose
+    params changed. Run settings (batch_size, device, runtime, ...) stay out; scripts read them from config.
+    """
+    return {k: section[k] for k in keys}
+
+
+# --- the video sheet -------------------------------------------------------------------------------------
 
 
 def load_video_sheet():
@@ -16,7 +65,7 @@ def load_video_sheet():
     sheet = Path(config["videos"]["sheet"])
     if sheet.exists():
         table = read_sheet(sheet)
-    elif sheet.resolve() == (DEMO_DIR / "sheet.tsv").resolve():
+    elif made_by_demo(sheet) and sheet.resolve() == (DEMO_DIR / "sheet.tsv").resolve():
         table = check_sheet(DEMO_WORLD.sheet_table(), base=DEMO_DIR)
     else:
         raise WorkflowError(f"videos.sheet: {sheet} does not exist")
@@ -28,7 +77,6 @@ def load_video_sheet():
 videos = load_video_sheet()
 # uid -> absolute path as a plain dict: cheap lookups for input functions on a 10,000-video sheet.
 VIDEO_FILES = dict(zip(videos.index, videos["path"]))
-UID_REGEX = UID_PATTERN.pattern
 
 
 def get_video_file(wildcards):
@@ -45,13 +93,26 @@ def get_video_file(wildcards):
     )
 
 
+def get_video_input(wildcards):
+    """The video as an input. With videos.on_error set to skip, a missing file (that no rule makes) is no input
+    at all, so that probe_video can list it in rejected.tsv instead of the DAG failing.
+    """
+    path = Path(get_video_file(wildcards))
+    skip = config["videos"]["on_error"] == "skip"
+    if skip and not path.exists() and not made_by_demo(path):
+        return []
+    return str(path)
+
+
+# --- annotations -----------------------------------------------------------------------------------------
+
+
 def annotation_inputs(key):
     """Files behind annotations.<key>, for input lists. A folder-valued key inside the demo world expands to the
     files demo_world writes there (Snakemake cannot match a folder against file outputs).
     """
     path = Path(config["annotations"][key])
-    inside_demo = path.resolve().is_relative_to(DEMO_DIR.resolve())
-    if not inside_demo or path.suffix:
+    if path.suffix or not made_by_demo(path):
         return [str(path)]
     relative = path.resolve().relative_to(DEMO_DIR.resolve())
     return [
@@ -65,20 +126,53 @@ def get_all_annotation_inputs(wildcards):
     return [f for key in config["annotations"] for f in annotation_inputs(key)]
 
 
-# --- videos stage ----------------------------------------------------------------------------------------
+# --- text stage ------------------------------------------------------------------------------------------
+# What changes an answer (egoflow.text: the backend's identity, the grammar bounds, the seed) is a param; n_ctx,
+# n_batch, n_gpu_layers and the cache path are run settings. The template backend has no llama.cpp settings.
+
+TEXT_MODEL = [
+    m
+    for m in [config["text"]["llama_cpp"]["model"]]
+    if m and config["text"]["backend"] != "template"
+]
+# "auto" resolved as egoflow.text.backends.make_backend does (the schema requires a model for llama_cpp)
+TEXT_BACKEND = "llama_cpp" if TEXT_MODEL else "template"
+LLAMA_CPP = (
+    pick(
+        config["text"]["llama_cpp"],
+        "model",
+        "chat_format",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+    )
+    if TEXT_MODEL
+    else None
+)
 
 
-def get_video_input(wildcards):
-    """The video as an input. With videos.on_error set to skip, a missing file is no input at all, so that
-    probe_video can list it in rejected.tsv instead of the DAG failing."""
-    path = Path(get_video_file(wildcards))
-    skip = config["videos"]["on_error"] == "skip"
-    if skip and not path.exists() and not path.is_relative_to(DEMO_DIR):
-        return []
-    return str(path)
+def text_generation(chars):
+    """GenerationConfig fields of one request type (`chars`: clip_chars or summary_chars)."""
+    return pick(
+        config["text"], "seed", "max_attempts", "max_failure_rate", chars, "max_tokens"
+    )
 
 
-# --- features stage ------------------------------------------------------------------------------------
+# --- features stage --------------------------------------------------------------------------------------
+# The set names are egoflow.features.text_sets.TEXT_SETS (the schema cannot import them).
+
+unknown_sets = sorted(set(config["features"]["text"]["sets"]) - set(TEXT_SETS))
+if unknown_sets:
+    raise WorkflowError(
+        f"features.text.sets: unknown set(s) {unknown_sets}; known: {', '.join(TEXT_SETS)}"
+    )
+TEXT_SET_REGEX = "|".join(TEXT_SETS)
+
+
+def local_model(path):
+    """A model under resources/ is an input (the tiny_models rule builds it); a hub id or outside folder is not."""
+    return [path] if path.startswith("resources/") else []
 
 
 def get_text_set_inputs(wildcards):
@@ -86,10 +180,13 @@ def get_text_set_inputs(wildcards):
     text model when it is a local resources/ folder that the tiny_models rule builds."""
     notes = config["annotations"]
     inputs = {
-        "clips": {"egoclip": notes["egoclip"], "states": "results/text/states.json"},
+        "clips": {
+            "egoclip": notes["egoclip"],
+            "states": rules.merge_text.output.states,
+        },
         "summaries": {
             "egosummary": notes["egosummary"],
-            "summary_cf": "results/text/summary_cf.json",
+            "summary_cf": rules.merge_text.output.summary_cf,
         },
         "epic": {
             "verb_classes": notes["epic_verb_classes"],
@@ -98,10 +195,7 @@ def get_text_set_inputs(wildcards):
         },
         "charades": {"classes": notes["charades_classes"]},
     }[wildcards.text_set]
-    model = config["features"]["text"]["model"]
-    if model.startswith("resources/"):
-        inputs["model"] = model
-    return inputs
+    return {**inputs, "model": local_model(config["features"]["text"]["model"])}
 
 
 # --- report stage (results/report/index.html) ----------------------------------------------------------

@@ -1,6 +1,7 @@
 # The report: one self-contained HTML page of what the pipeline produced (egoflow.report).
 # Built-in views are listed below; every output a rule flags with report(...) adds its own section
-# (see get_report_flagged in common.smk), so later stages never edit this file or the report code.
+# (see get_report_flagged in common.smk), so later stages never edit this file or the report code. Views of
+# other stages' files name the rules that make them.
 
 
 rule report_html:
@@ -9,14 +10,14 @@ rule report_html:
     output:
         "results/report/index.html",
     log:
-        "logs/report_html/all.log",
+        "logs/report/report_html/all.log",
     benchmark:
         "results/benchmarks/report_html/all.tsv"
     conda:
         "../../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=memory(4000),
         runtime="30m",
     params:
         title=config["report"]["title"],
@@ -24,14 +25,14 @@ rule report_html:
             {
                 "title": "Video manifest",
                 "kind": "table",
-                "files": ["results/videos/manifest.tsv"],
+                "files": [str(rules.video_manifest.output.manifest)],
                 "category": "Videos",
                 "caption": "workflow/report/manifest.rst",
             },
             {
                 "title": "Rejected videos",
                 "kind": "table",
-                "files": ["results/videos/rejected.tsv"],
+                "files": [str(rules.video_manifest.output.rejected)],
                 "category": "Videos",
                 "caption": "workflow/report/rejected.rst",
             },
@@ -39,9 +40,9 @@ rule report_html:
                 "title": "Sample frames and their state texts",
                 "kind": "frames_texts",
                 "files": {
-                    "states": "results/text/states.json",
+                    "states": str(rules.merge_text.output.states),
                     "narrations": config["annotations"]["egoclip"],
-                    "manifest": "results/videos/manifest.tsv",
+                    "manifest": str(rules.video_manifest.output.manifest),
                 },
                 "category": "Text",
                 "caption": "workflow/report/frames_texts.rst",
@@ -50,7 +51,7 @@ rule report_html:
             {
                 "title": "Text generation outcomes",
                 "kind": "table",
-                "files": ["results/text/generations.tsv"],
+                "files": [str(rules.merge_text.output.table)],
                 "category": "Text",
                 "limit": 20,
             },
@@ -84,8 +85,3 @@ rule report_html:
         ],
     script:
         "../scripts/report_html.py"
-
-
-rule report:
-    input:
-        rules.report_html.output,

@@ -8,12 +8,12 @@ rule narration_set:
     output:
         "results/text/narrations.jsonl",
     log:
-        "logs/narration_set/all.log",
+        "logs/text/narration_set/all.log",
     conda:
         "../../envs/text.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=memory(8000),
         runtime="1h",
     script:
         "../scripts/narration_set.py"
@@ -26,12 +26,12 @@ rule summary_set:
     output:
         "results/text/summaries.jsonl",
     log:
-        "logs/summary_set/all.log",
+        "logs/text/summary_set/all.log",
     conda:
         "../../envs/text.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=memory(8000),
         runtime="1h",
     params:
         keep=config["text"]["summary_narrations"],
@@ -42,20 +42,16 @@ rule summary_set:
 
 rule clip_states:
     input:
-        queue="results/text/narrations.jsonl",
+        queue=rules.narration_set.output[0],
         prompts=multiext(
             f"{config['text']['prompts']}/clip_states", ".system.txt", ".user.txt"
         ),
-        model=[
-            m
-            for m in [config["text"]["llama_cpp"]["model"]]
-            if m and config["text"]["backend"] != "template"
-        ],
+        model=TEXT_MODEL,
     output:
         records="results/text/clip/{shard}.jsonl",
         errors="results/text/clip/{shard}.errors.jsonl",
     log:
-        "logs/clip_states/{shard}.log",
+        "logs/text/clip_states/{shard}.log",
     benchmark:
         "results/benchmarks/clip_states/{shard}.tsv"
     wildcard_constraints:
@@ -64,31 +60,20 @@ rule clip_states:
         "../../envs/text.yaml"
     threads: config["text"]["threads"]
     resources:
-        mem_mb=config["text"]["mem_mb"],
+        mem_mb=memory(config["text"]["mem_mb"]),
         runtime=config["text"]["runtime"],
     params:
-        kind="clip",
         shards=config["text"]["shards"],
-        backend=config["text"]["backend"],
-        llama_cpp=config["text"]["llama_cpp"],
-        generation={
-            k: config["text"][k]
-            for k in [
-                "seed",
-                "max_attempts",
-                "max_failure_rate",
-                "clip_chars",
-                "max_tokens",
-            ]
-        },
-        cache=config["text"]["cache"],
+        backend=TEXT_BACKEND,
+        llama_cpp=LLAMA_CPP,
+        generation=text_generation("clip_chars"),
     script:
-        "../scripts/text_shard.py"
+        "../scripts/clip_states.py"
 
 
 rule summary_cf:
     input:
-        queue="results/text/summaries.jsonl",
+        queue=rules.summary_set.output[0],
         prompts=[
             f"{config['text']['prompts']}/{name}"
             for name in [
@@ -98,16 +83,12 @@ rule summary_cf:
                 "summary.no_narrations.user.txt",
             ]
         ],
-        model=[
-            m
-            for m in [config["text"]["llama_cpp"]["model"]]
-            if m and config["text"]["backend"] != "template"
-        ],
+        model=TEXT_MODEL,
     output:
         records="results/text/summary/{kind}/{shard}.jsonl",
         errors="results/text/summary/{kind}/{shard}.errors.jsonl",
     log:
-        "logs/summary_cf/{kind}_{shard}.log",
+        "logs/text/summary_cf/{kind}_{shard}.log",
     benchmark:
         "results/benchmarks/summary_cf/{kind}_{shard}.tsv"
     wildcard_constraints:
@@ -117,35 +98,24 @@ rule summary_cf:
         "../../envs/text.yaml"
     threads: config["text"]["threads"]
     resources:
-        mem_mb=config["text"]["mem_mb"],
+        mem_mb=memory(config["text"]["mem_mb"]),
         runtime=config["text"]["runtime"],
     params:
-        kind=lambda wildcards: wildcards.kind,
         shards=config["text"]["shards"],
-        backend=config["text"]["backend"],
-        llama_cpp=config["text"]["llama_cpp"],
-        generation={
-            k: config["text"][k]
-            for k in [
-                "seed",
-                "max_attempts",
-                "max_failure_rate",
-                "summary_chars",
-                "max_tokens",
-            ]
-        },
-        cache=config["text"]["cache"],
+        backend=TEXT_BACKEND,
+        llama_cpp=LLAMA_CPP,
+        generation=text_generation("summary_chars"),
     script:
-        "../scripts/text_shard.py"
+        "../scripts/summary_cf.py"
 
 
 rule merge_text:
     input:
         clip=expand(
-            "results/text/clip/{shard}.jsonl", shard=range(config["text"]["shards"])
+            rules.clip_states.output.records, shard=range(config["text"]["shards"])
         ),
         summary=expand(
-            "results/text/summary/{kind}/{shard}.jsonl",
+            rules.summary_cf.output.records,
             kind=["order", "key"],
             shard=range(config["text"]["shards"]),
         ),
@@ -154,12 +124,12 @@ rule merge_text:
         summary_cf="results/text/summary_cf.json",
         table="results/text/generations.tsv",
     log:
-        "logs/merge_text/all.log",
+        "logs/text/merge_text/all.log",
     conda:
         "../../envs/text.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=memory(8000),
         runtime="30m",
     script:
         "../scripts/merge_text.py"

@@ -8,12 +8,12 @@ rule probe_video:
     output:
         "results/videos/probe/{video_uid}.json",
     log:
-        "logs/probe_video/{video_uid}.log",
+        "logs/videos/probe_video/{video_uid}.log",
     conda:
         "../../envs/videos.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=memory(1000),
         runtime="10m",
     params:
         path=get_video_file,
@@ -25,18 +25,18 @@ rule probe_video:
 rule resize_chunk:
     input:
         video=get_video_input,
-        probe="results/videos/probe/{video_uid}.json",
+        probe=rules.probe_video.output[0],
     output:
         directory("results/videos/chunks/{video_uid}"),
     log:
-        "logs/resize_chunk/{video_uid}.log",
+        "logs/videos/resize_chunk/{video_uid}.log",
     benchmark:
         "results/benchmarks/resize_chunk/{video_uid}.tsv"
     conda:
         "../../envs/videos.yaml"
     threads: config["videos"]["threads"]
     resources:
-        mem_mb=2000,
+        mem_mb=memory(4000),
         runtime=config["videos"]["runtime"],
     params:
         path=get_video_file,
@@ -48,18 +48,18 @@ rule resize_chunk:
 
 rule video_manifest:
     input:
-        probes=expand("results/videos/probe/{video_uid}.json", video_uid=videos.index),
-        chunks=expand("results/videos/chunks/{video_uid}", video_uid=videos.index),
+        probes=expand(rules.probe_video.output[0], video_uid=videos.index),
+        chunks=expand(rules.resize_chunk.output[0], video_uid=videos.index),
     output:
         manifest="results/videos/manifest.tsv",
         rejected="results/videos/rejected.tsv",
     log:
-        "logs/video_manifest/all.log",
+        "logs/videos/video_manifest/all.log",
     conda:
         "../../envs/videos.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=memory(2000),
         runtime="30m",
     script:
         "../scripts/video_manifest.py"

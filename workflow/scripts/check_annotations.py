@@ -2,6 +2,6 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from egoflow.formats import check_annotations
+from egoflow.annotations import check_annotations
 
 check_annotations(snakemake.params.annotations, snakemake.params.known_videos, snakemake.output[0])

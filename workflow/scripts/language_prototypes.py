@@ -4,9 +4,10 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from egoflow.features.language_prototypes import LanguagePrototypeConfig, build_epic_language_prototypes
 
-settings = snakemake.params.prototypes
+# Run settings (speed, not vectors) come from the config, so changing them reruns nothing.
+run = snakemake.config["features"]["language_prototypes"]
 config = LanguagePrototypeConfig(
-    model=settings["model"], batch_size=settings["batch_size"], device=settings["device"]
+    model=snakemake.params.model, batch_size=run["batch_size"], device=run["device"]
 )
 count = build_epic_language_prototypes(
     snakemake.input.verb_classes,

@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from egoflow.video.probe import write_probe
+from egoflow.videos.probe import write_probe
 
 write_probe(
     snakemake.params.path,

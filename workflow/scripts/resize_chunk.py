@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from egoflow.video.transcode import ChunkConfig, write_chunks
+from egoflow.videos.transcode import ChunkConfig, write_chunks
 
 write_chunks(
     snakemake.params.path,

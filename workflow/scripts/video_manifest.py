@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from egoflow.video.manifest import write_manifest
+from egoflow.videos.manifest import write_manifest
 
 accepted, rejected = write_manifest(
     snakemake.input.probes,

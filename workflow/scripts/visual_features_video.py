@@ -5,22 +5,14 @@ sys.stderr = open(snakemake.log[0], "w")
 from egoflow.features.visual_backbone import BackboneConfig
 from egoflow.features.visual_features import extract_video_features
 
-settings = snakemake.params.backbone
-config = BackboneConfig(
-    architecture=settings["architecture"],
-    checkpoint=settings["checkpoint"],
-    image_size=settings["image_size"],
-    mean=settings["mean"],
-    std=settings["std"],
-    batch_size=settings["batch_size"],
-    device=settings["device"],
-)
+# Run settings (speed, not vectors) come from the config, so changing them reruns nothing.
+run = snakemake.config["features"]["visual"]
+config = BackboneConfig(**snakemake.params.backbone, batch_size=run["batch_size"], device=run["device"])
 count = extract_video_features(
-    snakemake.params.video,
+    snakemake.input.chunks,
     snakemake.wildcards.video_uid,
     snakemake.output[0],
     config,
-    settings["fps"],
-    probe=snakemake.input.probe,
+    snakemake.params.fps,
 )
 print(f"{count} frames", file=sys.stderr)

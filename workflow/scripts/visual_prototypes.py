@@ -4,12 +4,9 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from egoflow.features.visual_prototypes import VisualPrototypeConfig, build_visual_prototypes
 
-settings = snakemake.params.prototypes
+store_fps = snakemake.params.store_fps
 config = VisualPrototypeConfig(
-    per_class=settings["per_class"],
-    fps=settings["fps"],
-    min_seconds=settings["min_seconds"],
-    store_fps=snakemake.params.store_fps,
+    **snakemake.params.prototypes, **({"store_fps": store_fps} if store_fps else {})
 )
 counts = build_visual_prototypes(
     [snakemake.input.store],

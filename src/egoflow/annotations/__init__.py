@@ -17,8 +17,6 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from egoflow.atomic import atomic_write
-from egoflow.errors import InputError
 from egoflow.annotations.changeit import ChangeIt, read_changeit
 from egoflow.annotations.charades import read_charades, read_charades_classes
 from egoflow.annotations.ego4d_lta import LtaTaxonomy, read_lta, read_lta_taxonomy
@@ -39,6 +37,8 @@ from egoflow.annotations.epic import (
 )
 from egoflow.annotations.gtea import Gtea, read_gtea
 from egoflow.annotations.phases import read_phase_splits, read_phases
+from egoflow.atomic import atomic_write
+from egoflow.errors import InputError
 
 __all__ = [
     "ChangeIt",

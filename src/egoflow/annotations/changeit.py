@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from egoflow.errors import InputError
 from egoflow.annotations.cells import nonnegative_int, probability
 from egoflow.annotations.checks import check_unique
+from egoflow.errors import InputError
 from egoflow.tables import check_known, line_of, read_table
 
 VIDEO_LIST_NAMES = ["video_id", "relevance_score"]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from egoflow.errors import InputError
 from egoflow.annotations.cells import nonnegative_float
 from egoflow.annotations.checks import check_unique, require_columns
+from egoflow.errors import InputError
 from egoflow.tables import check_known, line_of, read_table
 
 CLASS_LINE = re.compile(r"(c\d{3}) (\S.*)")

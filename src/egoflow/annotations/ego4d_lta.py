@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from egoflow.errors import InputError
 from egoflow.annotations.jsonfile import expect, field, join, load_json
+from egoflow.errors import InputError
 
 # key -> kind, in the schema's order; the first group is required in every file.
 REQUIRED = {

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from egoflow.errors import InputError
 from egoflow.annotations.cells import int_list, nonnegative_float, nonnegative_int
 from egoflow.annotations.checks import check_list_ids, check_order
 from egoflow.annotations.jsonfile import expect, field, join, load_json
+from egoflow.errors import InputError
 from egoflow.tables import check_known, read_table
 
 EGOCLIP_COLUMNS = {

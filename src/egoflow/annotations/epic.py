@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from egoflow.errors import InputError
 from egoflow.annotations.cells import int_list, nonnegative_int, str_list, timestamp, timestamp_seconds
 from egoflow.annotations.checks import check_list_ids, check_order, check_unique, require_columns
 from egoflow.annotations.safe_pickle import load_pickle
+from egoflow.errors import InputError
 from egoflow.tables import check_known, line_of, read_table
 
 SEGMENT_COLUMNS = {

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from egoflow.errors import InputError
 from egoflow.annotations.jsonfile import expect, field, join
 from egoflow.annotations.safe_pickle import load_pickle
+from egoflow.errors import InputError
 
 SPLITS = ("train", "val", "test")
 KEYS = {"id": "int", "video_file": "str", "seq_len": "int", "name": "str"}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egoflow.annotations import egoclip as egoclip_format
 from egoflow.atomic import atomic_write
 from egoflow.demo.world import (
     ACTIONS,
@@ -30,7 +31,6 @@ from egoflow.demo.world import (
     VideoPlan,
     WorldPlan,
 )
-from egoflow.annotations import egoclip as egoclip_format
 
 EGOCLIP_COLUMNS = list(egoclip_format.EGOCLIP_COLUMNS)  # the EgoVLP column order
 EPIC_COLUMNS = [

@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from egoflow.annotations.cells import timestamp_seconds
 from egoflow.atomic import atomic_path
 from egoflow.features.language_prototypes import read_language_prototypes
 from egoflow.features.lmdb_store import read_meta
 from egoflow.features.window import FeatureWindowReader
-from egoflow.annotations.cells import timestamp_seconds
 from egoflow.tables import read_table
 
 

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from egoflow.annotations.egoclip import read_egoclip, read_egosummary, read_summary_hierarchy
 from egoflow.atomic import atomic_write
 from egoflow.errors import InputError
-from egoflow.annotations.egoclip import read_egoclip, read_egosummary, read_summary_hierarchy
 
 KINDS = ("clip", "order", "key")  # clip-level states; video-level misordered / missing-key-step summaries
 SUMMARY_KINDS = ("order", "key")
