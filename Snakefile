@@ -21,6 +21,8 @@ include: "workflow/rules/annotations.smk"
 include: "workflow/rules/videos.smk"
 include: "workflow/rules/text.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -55,15 +57,18 @@ rule features:
         rules.visual_prototypes.output,
 
 
-# Training and evaluation rules arrive with the model issues; until then these targets have nothing to make.
 rule pretrain:
     input:
-        [],
+        expand(rules.pretrain_model.output.model, run=RUNS),
 
 
 rule evaluate:
     input:
-        [],
+        expand(
+            rules.evaluate_zeroshot.output,
+            run=config["evaluate"]["runs"],
+            task=config["evaluate"]["tasks"],
+        ),
 
 
 rule report:

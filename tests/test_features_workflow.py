@@ -44,7 +44,7 @@ def test_features_stage_builds_every_store(tmp_path):
         texts = collect_texts(name, files)
         with TextFeatureStore(work / f"results/features/text/{name}.h5") as store:
             assert len(store) == len(set(texts)) > 0
-            assert store.get(texts).shape == (len(texts), 32)  # tiny-flava width
+            assert store.get(texts).shape == (len(texts), 384)  # all-MiniLM-L6-v2 width
 
     with h5py.File(work / "results/features/language_prototypes/epic.h5") as f:
         a = len(f["action_id"])

@@ -16,10 +16,15 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from egoflow.checkpoint import load_checkpoint
 from tests import slurm_cluster
 from tests.workflow_run import (
     ROOT,
+    SNAKEMAKE,
+    TINY,
+    clone_run,
     copy_workflow,
     dry_run_jobs,
     job_set,
@@ -27,6 +32,7 @@ from tests.workflow_run import (
     reference_run,
     run_tiny,
     tree_differences,
+    write_overlay,
 )
 
 CLUSTER_BINARIES = ["munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct"]
@@ -190,3 +196,62 @@ def test_decoy_never_replaces_a_real_config_but_replaces_a_leftover_decoy(tmp_pa
     with slurm_cluster.decoy_system_config(conf) as planted:
         assert planted
     assert not conf.exists() and tmp_path.exists()  # the folder was there before: it stays
+
+
+# Long enough that the first attempt cannot finish before SLURM's warning signal (tiny world, batch 4).
+LONG_PRETRAINING = {
+    "pretrain": {
+        "runs": {"demo": {}},
+        "defaults": {
+            "data": {"batch_size": 4, "summary_batch_size": 1},
+            "train": {"max_steps": 400, "checkpoint_every": 1000, "log_every": 10, "num_workers": 0},
+        },
+        # 3 minutes of wall time per attempt; the warning comes 100 s before the end (give or take SLURM's
+        # 60 s event resolution), so each attempt trains 20-80 s, checkpoints and exits for resubmission.
+        "runtime": "3m",
+    },
+    "evaluate": {"runs": []},
+}
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_pretraining_past_its_wall_time_is_signalled_resubmitted_and_exact(cluster, tmp_path_factory):
+    done = reference_run(tmp_path_factory)
+    target = "results/pretrain/demo/model.pt"
+    runs = {}
+    for name in ("local", "slurm"):
+        workdir = clone_run(done, tmp_path_factory.mktemp(name) / "repo")
+        shutil.rmtree(workdir / "results/pretrain", ignore_errors=True)
+        runs[name] = workdir
+    overlay = write_overlay(runs["slurm"], LONG_PRETRAINING, "long.yaml")
+    write_overlay(runs["local"], LONG_PRETRAINING, "long.yaml")
+    env = {**os.environ, **cluster, **slurm_cluster.NODE_ENV, "PYTHONUNBUFFERED": "1"}
+    # The uninterrupted local run trains meanwhile (the SLURM run mostly waits for its signal).
+    local = subprocess.Popen(
+        [SNAKEMAKE, "--profile", "profiles/local", "--cores", "1", target, *TINY, overlay],
+        cwd=runs["local"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    proc = run_tiny(
+        runs["slurm"], *slurm_cluster.PROFILES, target, "--retries", "4",
+        "--set-resources", "pretrain_model:slurm_extra=\"'--signal=USR1@100'\"",
+        *slurm_cluster.node_config(runs["slurm"]), overlay, env=env, timeout=2400,
+    )  # fmt: skip
+    out, _ = local.communicate(timeout=2400)
+    assert local.returncode == 0, out[-4000:]
+    log = proc.stdout + proc.stderr
+    events = (runs["slurm"] / "results/pretrain/demo/checkpoints/events.log").read_text()
+    print(events)
+    assert "SIGUSR1: checkpointed at step" in events, events + log[-3000:]
+    assert "resumed from step-" in events, events
+    assert events.strip().splitlines()[-1].split(" ", 2)[2].startswith("finished at step 400"), events
+    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
+    states = [
+        state for _, state, comment in sacct_jobs(run_id, cluster) if comment.startswith("rule_pretrain")
+    ]
+    assert len(states) >= 2 and states[-1] == "COMPLETED", states
+    a = load_checkpoint(runs["local"] / target)["model"]
+    b = load_checkpoint(runs["slurm"] / target)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a), (
+        "weights after resubmissions differ from an uninterrupted run"
+    )

@@ -25,6 +25,9 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 # Outputs that legitimately differ between two runs of the same inputs (timings, the report showing them).
 VOLATILE = ("results/benchmarks/", "results/report/")
+# Training logs carry wall times and throughput; a run's checkpoints/ and tb/ folders are its working state
+# (timestamps, host names), not outputs: the weights they lead to are compared instead.
+TRAINING_STATE = re.compile(r"results/[^/]+/[^/]+/(log\.csv|checkpoints/.*|tb/.*)")
 TEMP_SIBLING = re.compile(r"\..+\.tmp-\d+")
 
 
@@ -150,7 +153,8 @@ def output_files(workdir: Path) -> dict[str, Path]:
             rel = path.relative_to(workdir).as_posix()
             # A killed job leaves `.<name>.tmp-<pid>` siblings (egoflow.atomic): never outputs, never read.
             leftover = any(TEMP_SIBLING.fullmatch(part) for part in path.relative_to(workdir).parts)
-            if path.is_file() and not rel.startswith(VOLATILE) and not leftover:
+            volatile = rel.startswith(VOLATILE) or TRAINING_STATE.fullmatch(rel)
+            if path.is_file() and not volatile and not leftover:
                 files[rel] = path
     return files
 

@@ -96,6 +96,23 @@ def resolve_run(section: dict, run: str) -> dict:
     return deep_merge(section.get("defaults") or {}, runs[run] or {})
 
 
+# Settings that change how a run trains, not what it learns (resuming is bit-exact): kept out of the rule's
+# params, so changing them reruns nothing.
+RUN_ONLY = {
+    "train": ("num_workers", "device", "log_every", "checkpoint_every", "keep_checkpoints", "stop_after")
+}
+
+
+def output_settings(settings: dict) -> dict:
+    """`settings` without the RUN_ONLY keys."""
+    return {
+        section: {k: v for k, v in values.items() if k not in RUN_ONLY.get(section, ())}
+        if isinstance(values, dict)
+        else values
+        for section, values in settings.items()
+    }
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     out = dict(base)
     for key, value in override.items():
@@ -378,6 +395,9 @@ def run_pretrain(spec: PretrainSpec) -> Path:
     data = from_dict(DataConfig, settings.get("data"))
     loss = from_dict(LossConfig, settings.get("loss"))
     train_cfg = from_dict(TrainConfig, settings.get("train"))
+    if spec.extras.get("threads"):
+        # The job's cores; a fixed count also keeps CPU float reductions, so resumed runs, bit-exact.
+        torch.set_num_threads(int(spec.extras["threads"]))
     torch.manual_seed(train_cfg.seed)  # model initialisation is seeded by the run
     model = build_model(settings, text_dim_of(spec.inputs["clip_features"]))
     clips = ClipTextDataset(spec.inputs, data, train_cfg.seed)
@@ -391,7 +411,11 @@ def run_pretrain(spec: PretrainSpec) -> Path:
         objectives.append(
             Objective("summaries", summaries, data.summary_batch_size, every=loss.aggregation_every)
         )
-    run_config = {"run": spec.run, "settings": settings, "config_hash": config_hash(settings)}
+    run_config = {
+        "run": spec.run,
+        "settings": settings,
+        "config_hash": config_hash(output_settings(settings)),
+    }
     live = Path(spec.run_dir) / "checkpoints"
     train(
         CounterfactualPretraining(model, loss),

@@ -491,6 +491,7 @@ def train(
         save_checkpoint(
             {"model": unwrap(model).state_dict(), "step": step, "config": run_config or {}}, final_path
         )
+        note_event(ckpt_dir, f"finished at step {step}: {final_path}")
     if world.size > 1:
         dist.barrier()
         dist.destroy_process_group()

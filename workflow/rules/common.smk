@@ -1,6 +1,13 @@
+import re
+import signal
 from pathlib import Path
 
 from snakemake.utils import validate
+
+# SLURM's warning signal (--signal=USR1@N, profiles/slurm) is for the training processes, which checkpoint on
+# it and exit for resubmission. Snakemake has no handler and would die of it, taking the job with it: the
+# snakemake of a job ignores it, and so do the shells and launchers it starts (the trainers install their own).
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -196,6 +203,52 @@ def get_text_set_inputs(wildcards):
         "charades": {"classes": notes["charades_classes"]},
     }[wildcards.text_set]
     return {**inputs, "model": local_model(config["features"]["text"]["model"])}
+
+
+# --- pretrain and evaluate stages ---------------------------------------------------------------------------
+# A run is a named entry of pretrain.runs: pretrain.defaults with the run's overrides (egoflow.pretrain.resolve_run).
+
+from egoflow.pretrain import output_settings, resolve_run
+
+PRETRAIN = config["pretrain"]
+RUNS = {run: resolve_run(PRETRAIN, run) for run in PRETRAIN["runs"]}
+RUN_REGEX = "|".join(re.escape(run) for run in RUNS) or "(?!)"
+unknown_runs = sorted(set(config["evaluate"]["runs"]) - set(RUNS))
+if unknown_runs:
+    raise WorkflowError(
+        f"evaluate.runs: {unknown_runs} are not runs of pretrain.runs ({', '.join(RUNS) or 'none'})"
+    )
+
+
+def get_pretrain_inputs(wildcards):
+    """The chunked videos, the narrations with their generated states and their text features; the summaries
+    with theirs when the run has a video-level objective; the initial checkpoint when it starts from one.
+    """
+    settings = RUNS[wildcards.run]
+    inputs = {
+        "manifest": rules.video_manifest.output.manifest,
+        "egoclip": config["annotations"]["egoclip"],
+        "states": rules.merge_text.output.states,
+        "clip_features": expand(rules.text_features.output[0], text_set="clips")[0],
+    }
+    if settings["loss"].get("aggregation_every", 5) > 0:
+        inputs["egosummary"] = config["annotations"]["egosummary"]
+        inputs["summary_cf"] = rules.merge_text.output.summary_cf
+        inputs["summary_features"] = expand(
+            rules.text_features.output[0], text_set="summaries"
+        )[0]
+    if settings["init"].get("checkpoint"):
+        inputs["init"] = settings["init"]["checkpoint"]
+    return inputs
+
+
+def get_zeroshot_inputs(wildcards):
+    return {
+        "checkpoint": expand(rules.pretrain_model.output.model, run=wildcards.run)[0],
+        "questions": config["annotations"]["egomcq"],
+        "manifest": rules.video_manifest.output.manifest,
+        "text_model": local_model(config["features"]["text"]["model"]),
+    }
 
 
 # --- report stage (results/report/index.html) ----------------------------------------------------------
