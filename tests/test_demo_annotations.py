@@ -38,7 +38,7 @@ def parsed(world, sheet):
 
 def test_every_configured_file_parses(parsed):
     assert set(parsed) == {
-        "egoclip", "egosummary", "summary_hierarchy", "egomcq", "epic_train", "epic_validation",
+        "egoclip", "egosummary", "summary_hierarchy", "egomcq", "summarymcq", "epic_train", "epic_validation",
         "epic_verb_classes", "epic_noun_classes", "epic_retrieval_test", "epic_retrieval_sentences",
         "epic_relevancy", "charades_test", "charades_classes", "lta_train", "lta_val", "lta_taxonomy",
         "changeit", "phases", "gtea",
@@ -65,6 +65,14 @@ def test_egoclip_family(parsed, sheet):
     for q in questions:
         assert q.choices[q.answer]["clip_text"] == q.query["clip_text"]
         assert {c["video_uid"] for c in q.choices} <= set(sheet.index)
+    # SummaryMCQ: a held-out video's summary; the right choice is that video's whole window.
+    summary_questions = parsed["summarymcq"]
+    assert summary_questions and {q.types for q in summary_questions} == {3}
+    for q in summary_questions:
+        right = q.choices[q.answer]
+        assert right["video_uid"] == q.query["video_uid"] and right["clip_start"] == 0.0
+        assert q.query["clip_text"].startswith("#Summary C ")
+        assert len({c["video_uid"] for c in q.choices}) == 5
 
 
 def test_epic_family(parsed, sheet):

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.slurm_cluster import rendered_profile
 from tests.workflow_run import ROOT, TINY, copy_workflow, snakemake
 
 INSPECT = """\
@@ -143,20 +143,6 @@ def test_every_rule_declares_growing_memory_and_a_runtime(jobs):
         )
 
 
-def profile(env: dict) -> dict:
-    """profiles/slurm/config.yaml as snakemake reads it (YTE-rendered) under the given environment."""
-    import yte
-
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        with open(ROOT / "profiles/slurm/config.yaml") as handle:
-            return yte.process_yaml(handle, require_use_yte=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 @pytest.mark.parametrize("cpu_only", ["", "1"])
 def test_slurm_profile_only_adds_what_composes(jobs, cpu_only):
     env = {
@@ -164,7 +150,7 @@ def test_slurm_profile_only_adds_what_composes(jobs, cpu_only):
         "EGOFLOW_SLURM_ACCOUNT": "lab",
         "EGOFLOW_SLURM_CPU_ONLY": cpu_only,
     }
-    rendered = profile(env)
+    rendered = rendered_profile(env)
     per_rule = rendered.get("set-resources", {})
     assert sorted(per_rule.keys() - jobs.keys()) == [], "set-resources names rules that do not exist"
     for rule, resources in {"default-resources": rendered["default-resources"], **per_rule}.items():

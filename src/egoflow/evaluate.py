@@ -2,7 +2,8 @@
 
 EgoMCQ (§6.3): for each question, the frozen text feature of the query narration against the 5 candidate clips
 (4 uniform frames, test transform, `vid_proj` CLS); the prediction is the most similar clip (cosine); accuracy per
-type, inter-video (1) and intra-video (2). Every result is a JSON file that the results table can gather without
+type, inter-video (1) and intra-video (2). SummaryMCQ (HierVL, types 3): the same with a summary against 5 video
+windows, each encoded as 16 clips x 4 frames through the aggregator, as in pretraining's video-level objective. Every result is a JSON file that the results table can gather without
 knowing the system: {system, run, task, split, metrics: {name: value x 100}, n, checkpoint, config_hash}.
 """
 
@@ -20,7 +21,7 @@ from egoflow.annotations.egoclip import read_egomcq
 from egoflow.atomic import write_text
 from egoflow.checkpoint import load_checkpoint
 from egoflow.metrics import binomial_interval, mcq_accuracy
-from egoflow.pretrain import ClipReading, DataConfig, build_model, from_dict
+from egoflow.pretrain import ClipReading, DataConfig, build_model, from_dict, summary_clip_windows
 
 
 def load_trained(checkpoint: str | Path, text_dim: int, device: torch.device) -> tuple[torch.nn.Module, dict]:
@@ -48,7 +49,19 @@ def encode_clips(
     return np.concatenate(out)
 
 
-def egomcq(
+def encode_windows(model, windows, reading: ClipReading, data: DataConfig, device) -> np.ndarray:
+    """[N, P] L2-normalised aggregated embeddings of long windows: 16 sub-clips each, then the aggregator."""
+    out = []
+    for uid, start, end in tqdm(windows, desc="windows", unit="window", file=sys.stderr):
+        clips = [reading.read(uid, s, e, (0,)) for s, e in summary_clip_windows(start, end, data)]
+        with torch.inference_mode():
+            embeddings, _ = model.encode_video(torch.stack(clips).to(device))  # [16, P]
+            video = model.aggregate(embeddings[None])  # [1, P]
+        out.append(torch.nn.functional.normalize(video.float(), dim=-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def multiple_choice(
     checkpoint: str | Path,
     questions_path: str | Path,
     manifest: str | Path,
@@ -57,7 +70,8 @@ def egomcq(
     device: str = "cpu",
     batch_size: int = 16,
 ) -> dict:
-    """Accuracy of a trained encoder on EgoMCQ: {"inter": x, "intra": y} plus counts and 95 % intervals."""
+    """Accuracy of a trained encoder on EgoMCQ (types 1, 2) or SummaryMCQ (types 3) questions, per type, with
+    counts and 95 % intervals."""
     from egoflow.features.text_encoder import TextEncoder
 
     questions = read_egomcq(questions_path)
@@ -71,7 +85,12 @@ def egomcq(
         {(c["video_uid"], float(c["clip_start"]), float(c["clip_end"])) for q in questions for c in q.choices}
     )
     index = {clip: i for i, clip in enumerate(clips)}
-    videos = encode_clips(model, clips, reading, dev, batch_size)  # [N, P]
+    if all(q.types == 3 for q in questions):
+        videos = encode_windows(model, clips, reading, data, dev)  # [N, P]
+    elif any(q.types == 3 for q in questions):
+        raise ValueError(f"{questions_path}: mixes clip-level (types 1, 2) and summary (types 3) questions")
+    else:
+        videos = encode_clips(model, clips, reading, dev, batch_size)  # [N, P]
     queries = [q.query["clip_text"] for q in questions]
     with torch.inference_mode():
         text = torch.from_numpy(encoder.encode(queries)).to(dev)

@@ -44,9 +44,8 @@ class DataConfig:
     image_size: int = 224  # crop side fed to the model
     clips_per_summary: int = 16  # HierVL/CF long-video sampling
     max_clip_sec: float = 8.0  # sub-clip length of a summary window (HierVL: min(8, window))
-    neg_seconds: float = (
-        60.0  # scene-aware negatives: same video, same narration_time // neg_seconds; 0 = off
-    )
+    # Scene-aware negatives: a row of the same video with the same narration_time // neg_seconds; 0 = any row.
+    neg_seconds: float = 60.0
     batch_size: int = 18  # anchors per process (plus as many negatives)
     summary_batch_size: int = 1  # summaries per process
     backend: str = "pyav"  # clip decoder: pyav | decord
@@ -163,11 +162,44 @@ class ClipReading:
         return self.transform(frames, gen)  # [T, 3, S, S]
 
 
-class ClipTextDataset(torch.utils.data.Dataset):
+class VideoTextDataset(torch.utils.data.Dataset):
+    """Clips of the chunked videos with vectors from a text-feature store, both opened lazily in each
+    DataLoader worker (h5py handles and open video files do not survive fork). Items are seeded by
+    (seed, epoch, index), so a run is the same for any number of workers."""
+
+    def __init__(self, manifest: str | Path, features_path: str | Path, data: DataConfig, seed: int):
+        self.manifest, self.features_path = manifest, features_path
+        self.data, self.seed, self.epoch = data, seed, 0
+        self._features: TextFeatureStore | None = None
+        self._video: ClipReading | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def features(self) -> TextFeatureStore:
+        if self._features is None:
+            self._features = TextFeatureStore(self.features_path)
+        return self._features
+
+    def video(self) -> ClipReading:
+        if self._video is None:
+            self._video = ClipReading(self.manifest, self.data, "train")
+        return self._video
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_features"] = state["_video"] = None
+        return state
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class ClipTextDataset(VideoTextDataset):
     """EgoClip rows whose narration has generated states; each item = anchor + its scene-aware negative."""
 
     def __init__(self, spec_inputs: dict, data: DataConfig, seed: int):
-        self.data, self.seed, self.epoch = data, seed, 0
+        super().__init__(spec_inputs["manifest"], spec_inputs["clip_features"], data, seed)
         table = read_egoclip(spec_inputs["egoclip"])
         states = _load_json(spec_inputs["states"])
         keep = table["clip_text"].isin(states)
@@ -191,31 +223,6 @@ class ClipTextDataset(torch.utils.data.Dataset):
             for i, row in enumerate(self.rows):
                 key = (row["video_uid"], int(row["narration_time"] // data.neg_seconds))
                 self.segments.setdefault(key, []).append(i)
-        self.features_path = spec_inputs["clip_features"]
-        self._features: TextFeatureStore | None = None
-        self._video: ClipReading | None = None
-        self.manifest = spec_inputs["manifest"]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def features(self) -> TextFeatureStore:
-        if self._features is None:  # opened in each worker (h5py handles do not survive fork)
-            self._features = TextFeatureStore(self.features_path)
-        return self._features
-
-    def video(self) -> ClipReading:
-        if self._video is None:
-            self._video = ClipReading(self.manifest, self.data, "train")
-        return self._video
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_features"] = state["_video"] = None
-        return state
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def negative_of(self, index: int) -> int:
         if not self.segments:
@@ -250,11 +257,11 @@ def collate_with_negatives(items: list[tuple[dict, dict]]) -> dict:
     return {key: torch.stack([r[key] for r in rows]) for key in rows[0]}
 
 
-class SummaryDataset(torch.utils.data.Dataset):
+class SummaryDataset(VideoTextDataset):
     """EgoSummary windows with generated counterfactual summaries: 16 sub-clips x 4 frames each."""
 
     def __init__(self, spec_inputs: dict, data: DataConfig, seed: int):
-        self.data, self.seed, self.epoch = data, seed, 0
+        super().__init__(spec_inputs["manifest"], spec_inputs["summary_features"], data, seed)
         table = read_egoclip(spec_inputs["egosummary"])
         cfs = _load_json(spec_inputs["summary_cf"])
         known = set(ClipReader(spec_inputs["manifest"]).durations)
@@ -265,24 +272,6 @@ class SummaryDataset(torch.utils.data.Dataset):
         self.cfs = {
             t: [cfs[t][kind][k] for kind in SUMMARY_KINDS for k in SUMMARY_FIELDS] for t in table["clip_text"]
         }
-        self.features_path, self.manifest = spec_inputs["summary_features"], spec_inputs["manifest"]
-        self._features = self._video = None
-
-    set_epoch = ClipTextDataset.set_epoch
-    __getstate__ = ClipTextDataset.__getstate__
-
-    def features(self) -> TextFeatureStore:
-        if self._features is None:
-            self._features = TextFeatureStore(self.features_path)
-        return self._features
-
-    def video(self) -> ClipReading:
-        if self._video is None:
-            self._video = ClipReading(self.manifest, self.data, "train")
-        return self._video
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __getitem__(self, index: int) -> dict:
         row = self.rows[index]

@@ -245,7 +245,7 @@ def get_pretrain_inputs(wildcards):
 def get_zeroshot_inputs(wildcards):
     return {
         "checkpoint": expand(rules.pretrain_model.output.model, run=wildcards.run)[0],
-        "questions": config["annotations"]["egomcq"],
+        "questions": config["annotations"][wildcards.task],
         "manifest": rules.video_manifest.output.manifest,
         "text_model": local_model(config["features"]["text"]["model"]),
     }

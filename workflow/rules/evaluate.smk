@@ -13,7 +13,7 @@ rule evaluate_zeroshot:
         "results/benchmarks/evaluate_zeroshot/{run}_{task}.tsv"
     wildcard_constraints:
         run=RUN_REGEX,
-        task="egomcq",
+        task="egomcq|summarymcq",
     conda:
         "../../envs/train.yaml"
     threads: 2

@@ -3,12 +3,12 @@ import sys
 sys.stderr = open(snakemake.log[0], "w")
 
 from egoflow.devices import pick_device
-from egoflow.evaluate import egomcq, write_result
+from egoflow.evaluate import multiple_choice, write_result
 from egoflow.features.text_encoder import TextEncoderConfig
 
 settings = snakemake.config["evaluate"]
 text = TextEncoderConfig(**snakemake.params.text, device=settings["device"])
-result = egomcq(
+result = multiple_choice(
     snakemake.input.checkpoint,
     snakemake.input.questions,
     snakemake.input.manifest,

@@ -80,6 +80,7 @@ ANNOTATION_KEYS = (
     "egosummary",
     "summary_hierarchy",
     "egomcq",
+    "summarymcq",
     "charades_classes",
     "charades_test",
     "lta_taxonomy",
@@ -128,7 +129,7 @@ def read_one(key: str, path: Path, known: set[str], done: dict[str, Any]) -> Any
         return read_egosummary(path, known)
     if key == "summary_hierarchy":
         return read_summary_hierarchy(path, done.get("egosummary"))
-    if key == "egomcq":
+    if key in ("egomcq", "summarymcq"):
         return read_egomcq(path, known)
     if key == "charades_classes":
         return read_charades_classes(path)

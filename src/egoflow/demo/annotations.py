@@ -282,6 +282,32 @@ def egomcq(plan: WorldPlan) -> dict:
     return {str(k): q for k, q in questions.items()}
 
 
+def summarymcq(plan: WorldPlan) -> dict:
+    """HierVL SummaryMCQ (types 3) on the non-train videos: a video's summary; the choices are its whole window
+    and those of 4 other videos."""
+    rng = np.random.default_rng([plan.seed, 8])
+    held_out = plan.by_split("val", "test")
+    pool = held_out if len(held_out) >= 5 else plan.videos
+    seen: dict[str, int] = {}
+
+    def window(video: VideoPlan, text: str) -> dict:
+        row = {
+            **egoclip_row(video, 0, video.steps[0]),
+            "clip_start": 0.0,
+            "clip_end": round(video.duration, 3),
+        }
+        return {**row, "clip_text": text, "tag_verb": "[]", "tag_noun": "[]"}
+
+    questions: dict[str, dict] = {}
+    for video in held_out:
+        others = [v for v in pool if v.uid != video.uid]
+        picks = [others[int(i)] for i in rng.choice(len(others), size=4, replace=False)]
+        query = window(video, summary_text(video, seen))
+        wrong = [window(v, "") for v in picks]
+        questions[str(len(questions))] = _question(rng, query, wrong, 3)
+    return questions
+
+
 def _question(rng: np.random.Generator, row: dict, wrong: list[dict], types: int) -> dict:
     answer = int(rng.integers(5))
     choices = wrong[:answer] + [row] + wrong[answer:]
@@ -493,6 +519,7 @@ def _builders(plan: WorldPlan) -> dict[str, Callable[[], bytes]]:
     )
     b[f"{EGOCLIP}/summary_clips_hierarchy_full.json"] = lambda: json_bytes(hierarchy(plan))
     b[f"{EGOCLIP}/egomcq.json"] = lambda: json_bytes(egomcq(plan))
+    b[f"{EGOCLIP}/summarymcq_full.json"] = lambda: json_bytes(summarymcq(plan))
 
     b[f"{EPIC}/EPIC_100_train.csv"] = lambda: table_bytes(EPIC_COLUMNS, epic_rows(plan.by_split("train")))
     b[f"{EPIC}/EPIC_100_validation.csv"] = lambda: table_bytes(EPIC_COLUMNS, epic_rows(plan.by_split("val")))

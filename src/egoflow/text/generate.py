@@ -193,3 +193,27 @@ def run_shard(
             print(f"FAILED {record['id']} {record['key'][:80]!r}: {record['reason']}", file=sys.stderr)
     check_failure_rate(stats, config, errors)
     return stats
+
+
+def run_rule_shard(kind: str, shard_index, inputs, outputs, params, text_config: dict, threads: int) -> Stats:
+    """`run_shard` for the clip_states / summary_cf rules: their inputs (queue, prompts), outputs (records,
+    errors) and params (shards, backend, llama_cpp, generation: what changes the answers), plus the run
+    settings of the text config (cache, n_ctx, n_batch, n_gpu_layers), which change nothing but speed."""
+    llama_cpp = params.llama_cpp  # None when the template backend answers
+    if llama_cpp:
+        run = {k: text_config["llama_cpp"][k] for k in ("n_ctx", "n_batch", "n_gpu_layers")}
+        llama_cpp = LlamaCppConfig(**llama_cpp, **run)
+    return run_shard(
+        inputs.queue,
+        kind,
+        int(shard_index),
+        params.shards,
+        prompts=Path(inputs.prompts[0]).parent,
+        cache=text_config["cache"],
+        out=outputs.records,
+        errors=outputs.errors,
+        backend=params.backend,
+        llama_cpp=llama_cpp,
+        config=GenerationConfig(**params.generation),
+        threads=threads,
+    )
