@@ -227,9 +227,10 @@ def test_pretraining_past_its_wall_time_is_signalled_resubmitted_and_exact(clust
     overlay = write_overlay(runs["slurm"], LONG_PRETRAINING, "long.yaml")
     write_overlay(runs["local"], LONG_PRETRAINING, "long.yaml")
     env = {**os.environ, **cluster, **slurm_cluster.NODE_ENV, "PYTHONUNBUFFERED": "1"}
-    # The uninterrupted local run trains meanwhile (the SLURM run mostly waits for its signal).
+    # The uninterrupted local run trains meanwhile (the SLURM run mostly waits for its signal), with the same
+    # 2 threads as the SLURM job: CPU float reductions depend on the thread count.
     local = subprocess.Popen(
-        [SNAKEMAKE, "--profile", "profiles/local", "--cores", "1", target, *TINY, overlay],
+        [SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", target, *TINY, overlay],
         cwd=runs["local"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     proc = run_tiny(

@@ -227,3 +227,31 @@ def test_launch_commands():
         "srun",
         "--kill-on-bad-exit=1",
     ]
+
+
+def test_checkpoints_of_other_settings_are_set_aside_not_resumed(tmp_path):
+    run = tmp_path / "run"
+    cfg = TrainConfig(max_steps=4, lr=1e-3, checkpoint_every=2, log_every=1, device="cpu")
+    with pytest.raises(SystemExit):
+        train(tiny_model(), objectives(2, 1), TrainConfig(**{**cfg.__dict__, "stop_after": 3}), run,
+              run / "model.pt", run_config={"config_hash": "aaaa"})  # fmt: skip
+    # The rule reran because a setting changed: a new hash. Nothing of the old run may be resumed.
+    train(tiny_model(), objectives(2, 1), cfg, run, run / "model.pt", run_config={"config_hash": "bbbb"})
+    events = (run / "checkpoints/events.log").read_text()
+    assert "settings changed: checkpoints moved to stale-aaaa/, starting over" in events
+    assert "resumed" not in events
+    assert sorted(p.name for p in (run / "checkpoints/stale-aaaa").iterdir()) == [
+        "step-00000002.pt",
+        "step-00000003.pt",
+    ]
+    straight = tmp_path / "straight"
+    train(
+        tiny_model(),
+        objectives(2, 1),
+        cfg,
+        straight,
+        straight / "model.pt",
+        run_config={"config_hash": "bbbb"},
+    )
+    a, b = weights(run / "model.pt"), weights(straight / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)

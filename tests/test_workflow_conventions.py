@@ -57,7 +57,15 @@ with open(_os.environ["EGOFLOW_RULES_JSON"], "w") as _out:
 # The named targets: inputs only, no job of their own (the stage names, plus `all`).
 TARGETS = {"all", "demo", "annotations", "videos", "text", "features", "pretrain", "evaluate", "report"}
 # What the SLURM profile may add to a rule's own resources.
-PROFILE_KEYS = {"gpu", "gpu_model", "cpus_per_gpu", "slurm_partition", "slurm_account", "slurm_extra"}
+PROFILE_KEYS = {
+    "gpu",
+    "gpu_model",
+    "cpus_per_gpu",
+    "nodes",
+    "slurm_partition",
+    "slurm_account",
+    "slurm_extra",
+}
 
 
 @pytest.fixture(scope="module")

@@ -139,23 +139,49 @@ def pick_train_device(name: str, world: World) -> torch.device:
     return device
 
 
-def launch_command(module: str, args: Sequence[str], nproc: int = 1, *, srun: bool = False) -> list[str]:
+def launch_command(
+    module: str,
+    args: Sequence[str],
+    nproc: int = 1,
+    *,
+    srun: bool = False,
+    nodes: int = 1,
+    cpus_per_task: int = 0,
+) -> list[str]:
     """The command that runs `python -m module args` as the training processes.
 
     One process (nproc <= 1); torchrun with `nproc` processes on this node; or, for several nodes (`srun=True`,
-    inside a SLURM allocation with one task per GPU), srun starting every task of the allocation, each of which
-    finds its rank in SLURM_PROCID.
+    inside a SLURM allocation), srun starting `nproc` tasks on each of `nodes` nodes, each of which finds its
+    rank in SLURM_PROCID. The geometry is spelled out: snakemake's SLURM jobstep drops the job's SLURM_NTASKS,
+    SLURM_CPUS_PER_TASK, ... before the rule runs, and a bare srun would start one task of one CPU per node.
     """
     python = [sys.executable, "-m", module, *args]
     if srun:
-        return ["srun", "--kill-on-bad-exit=1", *python]
+        cpus = [f"--cpus-per-task={cpus_per_task}"] if cpus_per_task > 0 else []
+        return [
+            "srun",
+            "--kill-on-bad-exit=1",
+            f"--nodes={nodes}",
+            f"--ntasks-per-node={nproc}",
+            *cpus,
+            *python,
+        ]
     if nproc <= 1:
         return python
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
             "-m", module, *args]  # fmt: skip
 
 
-def launch(module: str, args: Sequence[str], nproc: int = 1, *, srun: bool = False, log=None) -> int:
+def launch(
+    module: str,
+    args: Sequence[str],
+    nproc: int = 1,
+    *,
+    srun: bool = False,
+    nodes: int = 1,
+    cpus_per_task: int = 0,
+    log=None,
+) -> int:
     """Run a training entry point (see launch_command) and return its exit code.
 
     SLURM's warning signal (`--signal=USR1@N`, no `B:`) reaches every process of the job step. Only the training
@@ -164,7 +190,8 @@ def launch(module: str, args: Sequence[str], nproc: int = 1, *, srun: bool = Fal
     `log`: a file both output streams go to (the rule's log).
     """
     previous = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    proc = subprocess.Popen(launch_command(module, args, nproc, srun=srun), stdout=log, stderr=log)
+    command = launch_command(module, args, nproc, srun=srun, nodes=nodes, cpus_per_task=cpus_per_task)
+    proc = subprocess.Popen(command, stdout=log, stderr=log)
 
     def forward(signum, frame):
         proc.send_signal(signum)
@@ -296,6 +323,22 @@ def note_event(folder: Path, text: str) -> None:
         f.write(f"{stamp} {text}{f' (SLURM job {job})' if job else ''}\n")
 
 
+def stale(state: dict, run_config: dict | None) -> bool:
+    """A checkpoint written under other settings (its config hash differs from this run's)."""
+    old = (state.get("config") or {}).get("config_hash")
+    new = (run_config or {}).get("config_hash")
+    return bool(old and new and old != new)
+
+
+def set_aside(folder: Path, config_hash: str) -> Path:
+    """Move the checkpoints of an earlier configuration into <folder>/stale-<hash>/ (kept, never resumed)."""
+    aside = folder / f"stale-{config_hash}"
+    aside.mkdir(exist_ok=True)
+    for path in folder.glob(CHECKPOINT_GLOB):
+        path.rename(aside / path.name)
+    return aside
+
+
 def newest_checkpoint(folder: Path) -> Path | None:
     files = sorted(folder.glob(CHECKPOINT_GLOB))
     return files[-1] if files else None
@@ -375,8 +418,16 @@ def train(
     step = 0
 
     latest = newest_checkpoint(ckpt_dir)
-    if latest is not None:
-        state = load_checkpoint(latest, map_location="cpu")
+    state = load_checkpoint(latest, map_location="cpu") if latest is not None else None
+    if state is not None and stale(state, run_config):
+        # The settings changed (the rule reruns because its params did): these checkpoints are another run's.
+        if world.main:
+            aside = set_aside(ckpt_dir, state["config"]["config_hash"])
+            note_event(ckpt_dir, f"settings changed: checkpoints moved to {aside.name}/, starting over")
+        if world.size > 1:
+            dist.barrier()
+        latest = state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -26,6 +26,12 @@ spec_path.parent.mkdir(parents=True, exist_ok=True)
 spec_path.write_text(json.dumps(spec, indent=2))
 # One process on CPU; one per GPU of the job (torchrun) on one node; srun's tasks when the profile makes the
 # job an `mpi: srun` job over several nodes (docs/cluster.md).
-nproc = int(snakemake.resources.get("gpu", 0) or 1)
-srun = snakemake.resources.get("mpi", "") == "srun"
-sys.exit(launch("egoflow.pretrain", [str(spec_path)], nproc=nproc, srun=srun, log=sys.stderr))
+resources = snakemake.resources
+srun = resources.get("mpi", "") == "srun"
+nproc = int((resources.get("tasks_per_node", 0) if srun else resources.get("gpu", 0)) or 1)
+nodes = int(resources.get("nodes", 1) or 1)
+cpus = int(resources.get("cpus_per_task", 0) or 0)
+code = launch(
+    "egoflow.pretrain", [str(spec_path)], nproc, srun=srun, nodes=nodes, cpus_per_task=cpus, log=sys.stderr
+)
+sys.exit(code)
