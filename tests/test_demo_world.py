@@ -186,7 +186,7 @@ def test_annotation_times_agree_with_the_videos(worlds):
 
 
 def test_every_format_parses_with_the_readers(worlds):
-    from egoflow import formats
+    from egoflow import annotations
 
     root = worlds["a"] / "annotations"
     config = {
@@ -194,6 +194,7 @@ def test_every_format_parses_with_the_readers(worlds):
         "egosummary": "egoclip/egosummary_full.csv",
         "summary_hierarchy": "egoclip/summary_clips_hierarchy_full.json",
         "egomcq": "egoclip/egomcq.json",
+        "summarymcq": "egoclip/summarymcq_full.json",
         "epic_train": "epic-kitchens-100/EPIC_100_train.csv",
         "epic_validation": "epic-kitchens-100/EPIC_100_validation.csv",
         "epic_verb_classes": "epic-kitchens-100/EPIC_100_verb_classes.csv",
@@ -211,7 +212,7 @@ def test_every_format_parses_with_the_readers(worlds):
         "gtea": "gtea",
     }
     uids = [v.uid for v in plan_world(SIZE, 0).videos]
-    read = formats.read_annotations({k: str(root / v) for k, v in config.items()}, uids)
+    read = annotations.read_annotations({k: str(root / v) for k, v in config.items()}, uids)
     assert set(read) == set(config)
 
 
