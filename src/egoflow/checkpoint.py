@@ -20,9 +20,13 @@ WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
-    """Write `state` (model/optimizer state dicts, step, resolved config as plain dicts) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write `state` (model/optimizer state dicts, step, resolved config as plain dicts) atomically.
+
+    Saved through an open file, not a path: torch names the archive inside after a path it is given (here the
+    temp sibling's, which carries a pid), so equal states would give different bytes.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(state, handle)
 
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict:
