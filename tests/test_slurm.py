@@ -234,7 +234,7 @@ def test_pretraining_past_its_wall_time_is_signalled_resubmitted_and_exact(clust
         cwd=runs["local"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     proc = run_tiny(
-        runs["slurm"], *slurm_cluster.PROFILES, target, "--retries", "4",
+        runs["slurm"], *slurm_cluster.PROFILES, target, "--retries", "8",
         "--set-resources", "pretrain_model:slurm_extra=\"'--signal=USR1@100'\"",
         *slurm_cluster.node_config(runs["slurm"]), overlay, env=env, timeout=2400,
     )  # fmt: skip
