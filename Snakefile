@@ -23,6 +23,10 @@ include: "workflow/rules/text.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/framewise.smk"
+include: "workflow/rules/anticipation.smk"
+include: "workflow/rules/states.smk"
+include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -71,6 +75,26 @@ rule evaluate:
         ),
 
 
+rule framewise:
+    input:
+        [],
+
+
+rule anticipation:
+    input:
+        [],
+
+
+rule states:
+    input:
+        [],
+
+
+rule metrics:
+    input:
+        [],
+
+
 rule report:
     input:
         rules.report_html.output,
@@ -86,4 +110,8 @@ rule all:
         rules.features.input,
         rules.pretrain.input,
         rules.evaluate.input,
+        rules.framewise.input,
+        rules.anticipation.input,
+        rules.states.input,
+        rules.metrics.input,
         rules.report.input,

@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 
 from egoflow.metrics import binomial_interval
-from tests.workflow_run import copy_workflow, snakemake, write_overlay
+from tests.workflow_run import snakemake, wide_run
 
 pytestmark = pytest.mark.slow
 
+# The demo's own pretraining settings (config/config.yaml): the trained run and its random-init twin.
 RUNS = ("demo", "demo-random-init")
-# The demo's own pretraining settings (config/config.yaml) on the wide world, cut like the tiny one.
-WIDE = {
-    "demo": {"size": "wide"},
-    "videos": {"chunks": {"size": 96, "chunk_sec": 4}},
-    "evaluate": {"runs": list(RUNS)},
-}
 
 
 def pooled(result: dict) -> tuple[float, int, tuple[float, float]]:
@@ -34,9 +29,8 @@ def pooled(result: dict) -> tuple[float, int, tuple[float, float]]:
     return 100 * right / n, n, (100 * low, 100 * high)
 
 
-def test_pretraining_beats_random_initialisation_on_egomcq(tmp_path):
-    workdir = copy_workflow(tmp_path / "repo")
-    overlay = write_overlay(workdir, WIDE)
+def test_pretraining_beats_random_initialisation_on_egomcq(tmp_path_factory):
+    workdir, overlay = wide_run(tmp_path_factory)
     targets = [f"results/evaluate/{run}/egomcq.json" for run in RUNS]
     snakemake(workdir, *targets, "--configfile", overlay, timeout=3600)
     trained, baseline = (json.loads((workdir / t).read_text()) for t in targets)

@@ -55,7 +55,8 @@ with open(_os.environ["EGOFLOW_RULES_JSON"], "w") as _out:
     _json.dump(_rules, _out)
 """
 # The named targets: inputs only, no job of their own (the stage names, plus `all`).
-TARGETS = {"all", "demo", "annotations", "videos", "text", "features", "pretrain", "evaluate", "report"}
+TARGETS = {"all", "demo", "annotations", "videos", "text", "features", "pretrain", "evaluate"}
+TARGETS |= {"framewise", "anticipation", "states", "metrics", "report"}
 # What the SLURM profile may add to a rule's own resources.
 PROFILE_KEYS = {
     "gpu",

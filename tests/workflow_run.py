@@ -285,3 +285,20 @@ def clone_run(source: Path, dest: Path) -> Path:
     """Copy a finished run (outputs, .snakemake metadata, mtimes) so a test can change it freely."""
     shutil.copytree(source, dest, symlinks=True)
     return dest
+
+
+# The `wide` demo world (120 small videos): enough held-out items for learning claims with tight intervals.
+WIDE = {"demo": {"size": "wide"}, "videos": {"chunks": {"size": 96, "chunk_sec": 4}}}
+_WIDE: dict[str, tuple[Path, str]] = {}
+
+
+def wide_run(tmp_path_factory) -> tuple[Path, str]:
+    """A workflow copy on the wide world, shared by every learning test of a session: (workdir, overlay name).
+
+    Each test asks for its own targets there; what an earlier test made (the world, chunks, features,
+    pretrained runs) is reused, so the world is rendered and encoded once per session.
+    """
+    if "wide" not in _WIDE:
+        workdir = copy_workflow(tmp_path_factory.mktemp("wide") / "repo")
+        _WIDE["wide"] = (workdir, write_overlay(workdir, WIDE, "wide.yaml"))
+    return _WIDE["wide"]

@@ -235,3 +235,9 @@ SETTINGS = {
     5: LossSetting("counterfactual", "key"),
     6: LossSetting("counterfactual", "order"),
 }
+
+
+# --- CARL: the sequence contrastive loss (object-states-lta-carl.md) -------------------------------------
+
+
+# --- S-GEAR: anticipation losses (sgear-anticipation.md) ---------------------------------------------------

@@ -251,6 +251,21 @@ def get_zeroshot_inputs(wildcards):
     }
 
 
+# --- evaluate stage: fine-tuning and EPIC-100 / Charades-Ego inputs (issue 10) ---------------------------
+
+
+# --- framewise stage (results/framewise/) --------------------------------------------------------------
+
+
+# --- anticipation stage (results/anticipation/) --------------------------------------------------------
+
+
+# --- states stage (results/states/) --------------------------------------------------------------------
+
+
+# --- metrics stage (results/metrics/summary.tsv) -------------------------------------------------------
+
+
 # --- report stage (results/report/index.html) ----------------------------------------------------------
 # A stage adds a report section by flagging an output, e.g.
 #   report("results/train/{run}/log.csv", category="Training", labels={"title": "Loss", "kind": "curves"})

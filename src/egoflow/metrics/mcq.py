@@ -1,14 +1,12 @@
-"""Every evaluation metric of egoflow: numpy arrays in, floats out, exact to the official definitions.
-
-Protocols (which frames, which texts) live in the stage modules (`egoflow.evaluate`, ...); these functions
-only score.
-"""
+"""Multiple-choice accuracy (EgoMCQ, SummaryMCQ) and the Wilson interval printed beside every accuracy."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+__all__ = ["MCQ_TYPE_NAMES", "binomial_interval", "mcq_accuracy"]
 
 MCQ_TYPE_NAMES = {1: "inter", 2: "intra", 3: "summary"}  # EgoMCQ types 1/2 (EgoVLP), SummaryMCQ 3 (HierVL)
 

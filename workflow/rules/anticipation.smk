@@ -1,0 +1,1 @@
+# Action anticipation: S-GEAR, Ego4D long-term anticipation, late fusion.

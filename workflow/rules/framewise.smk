@@ -1,0 +1,1 @@
+# Frame-wise representations: frame features, CARL, AE2, temporal action segmentation.

@@ -1,0 +1,1 @@
+# The one results table: every stage's metrics JSON gathered into results/metrics/summary.tsv.

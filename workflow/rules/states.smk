@@ -1,0 +1,1 @@
+# Object state changes: the multi-task ChangeIt pipeline.
