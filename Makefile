@@ -41,7 +41,8 @@ demo: setup
 	$(BIN)/snakemake --cores $(CORES) all
 
 test: setup
-	$(BIN)/pytest -q tests
+	# Two workers: workflow tests spend much of their time waiting on subprocesses (tests/conftest.py).
+	$(BIN)/pytest -q -n 2 --dist loadgroup tests
 
 lint: setup
 	$(BIN)/ruff check .

@@ -5,6 +5,11 @@ cluster's state folder. `git status` (changed, untracked and ignored entries) is
 and when it ends; anything new fails the run and is named in the summary (so would a file someone creates by
 hand meanwhile). Caches (__pycache__, .pytest_cache, .ruff_cache) do not count. With pytest-xdist the
 controller checks the whole run once (workers skip the check).
+
+`make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`): most workflow tests wait on
+subprocesses a good part of the time. Tests that share one mutable resource run on one worker: those using
+the wide-world workdir (`wide_run`) form the group "wide"; modules that start or configure the SLURM test
+cluster declare the group "slurm" themselves.
 """
 
 from __future__ import annotations
@@ -45,6 +50,15 @@ def repo_entries() -> set[str]:
 def is_cache(path: str) -> bool:
     parts = path.strip('"').rstrip("/").split("/")
     return bool(CACHES.intersection(parts)) or parts[-1].endswith(".egg-info")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests import workflow_run
+
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and getattr(module, "wide_run", None) is workflow_run.wide_run:
+            item.add_marker(pytest.mark.xdist_group("wide"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -38,6 +38,10 @@ from tests.workflow_run import (
 CLUSTER_BINARIES = ["munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct"]
 
 
+# One SLURM test cluster per machine (and the decoy /etc/slurm/slurm.conf): one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("slurm")
+
+
 def loud_skip(reason: str):
     banner = f"\n{'!' * 78}\n!!! SLURM TEST SKIPPED: {reason}\n{'!' * 78}\n"
     print(banner, file=sys.stderr)

@@ -255,3 +255,55 @@ def test_checkpoints_of_other_settings_are_set_aside_not_resumed(tmp_path):
     )
     a, b = weights(run / "model.pt"), weights(straight / "model.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+class TwoOptimisers(torch.nn.Module):
+    """A regression whose head steps with SGD and whose body with AdamW (ChangeIt's split)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.body, self.head = torch.nn.Linear(4, 8), torch.nn.Linear(8, 1)
+
+    def configure_optimizers(self, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
+        return [
+            torch.optim.SGD(self.head.parameters(), lr=0.1, momentum=0.9),
+            torch.optim.AdamW(self.body.parameters(), lr=cfg.lr),
+        ]
+
+    def forward(self, batch, objective):
+        return {"mse": torch.nn.functional.mse_loss(self.head(self.body(batch["x"])).squeeze(-1), batch["y"])}
+
+
+class Regression(torch.utils.data.Dataset):
+    def __len__(self) -> int:
+        return 32
+
+    def __getitem__(self, i: int) -> dict:
+        x = torch.randn(4, generator=torch.Generator().manual_seed(i))
+        return {"x": x, "y": x.sum()}
+
+
+def test_a_model_may_bring_its_own_optimisers_and_they_resume(tmp_path):
+    cfg = TrainConfig(
+        max_steps=12, lr=1e-2, checkpoint_every=100, log_every=1, device="cpu", schedule="cosine"
+    )
+    objective = [Objective("main", Regression(), batch_size=4)]
+    straight = train(TwoOptimisers(), objective, cfg, tmp_path / "a", tmp_path / "a.pt")
+    with pytest.raises(SystemExit):
+        train(
+            TwoOptimisers(),
+            objective,
+            TrainConfig(**{**cfg.__dict__, "stop_after": 5}),
+            tmp_path / "b",
+            tmp_path / "b.pt",
+        )
+    (saved,) = (tmp_path / "b/checkpoints").glob("step-*.pt")
+    state = load_checkpoint(saved)
+    assert [len(s["param_groups"]) for s in state["optimizers"]] == [1, 1]
+    assert "momentum_buffer" in state["optimizers"][0]["state"][0]  # SGD's own state is what resumes
+    resumed = train(TwoOptimisers(), objective, cfg, tmp_path / "b", tmp_path / "b.pt")
+    for name, value in weights(straight).items():
+        assert torch.equal(value, weights(resumed)[name]), name
+    # The body moved too (AdamW stepped it): both optimisers step on every loss.
+    assert not torch.equal(weights(straight)["body.weight"], TwoOptimisers().state_dict()["body.weight"])

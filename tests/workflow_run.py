@@ -272,12 +272,30 @@ def _frames(path: Path) -> list[bytes]:
 _REFERENCE: dict[str, Path] = {}
 
 
+def session_root(tmp_path_factory) -> Path:
+    """The temporary folder of the whole test session: with pytest-xdist, the one all workers share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def reference_run(tmp_path_factory) -> Path:
-    """A complete local run of `all` on the tiny world, made once per test session and shared (read-only)."""
+    """A complete local run of `all` on the tiny world, made once per test session and shared (read-only).
+
+    Under pytest-xdist the first worker that asks makes it and the others wait for it (a file lock in the
+    session folder), so the suite pays for one run however many workers it has.
+    """
     if "all" not in _REFERENCE:
-        workdir = copy_workflow(tmp_path_factory.mktemp("reference") / "repo")
-        run_tiny(workdir, "--profile", "profiles/local", "--cores", "2", "all")
-        _REFERENCE["all"] = workdir
+        from filelock import FileLock
+
+        root = session_root(tmp_path_factory)
+        folder, finished = root / "reference", root / "reference.finished"
+        with FileLock(str(root / "reference.lock")):
+            if not finished.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed before left
+                workdir = copy_workflow(folder / "repo")
+                run_tiny(workdir, "--profile", "profiles/local", "--cores", "2", "all")
+                finished.touch()
+        _REFERENCE["all"] = folder / "repo"
     return _REFERENCE["all"]
 
 
@@ -296,7 +314,9 @@ def wide_run(tmp_path_factory) -> tuple[Path, str]:
     """A workflow copy on the wide world, shared by every learning test of a session: (workdir, overlay name).
 
     Each test asks for its own targets there; what an earlier test made (the world, chunks, features,
-    pretrained runs) is reused, so the world is rendered and encoded once per session.
+    pretrained runs) is reused, so the world is rendered and encoded once per session. Under pytest-xdist the
+    tests that use it run on one worker (tests/conftest.py groups them), since two snakemakes cannot share a
+    working directory.
     """
     if "wide" not in _WIDE:
         workdir = copy_workflow(tmp_path_factory.mktemp("wide") / "repo")

@@ -367,6 +367,18 @@ class StopSignal:
         )
 
 
+def make_optimizers(model: torch.nn.Module, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
+    """AdamW over every trainable parameter (cfg.lr, betas, eps, weight_decay), unless the model says otherwise:
+    a model with `configure_optimizers(cfg) -> list[Optimizer]` (e.g. SGD for heads, AdamW for a backbone, as
+    ChangeIt) gets those. Every optimizer steps on every loss and follows the same schedule (cfg.schedule)."""
+    if hasattr(model, "configure_optimizers"):
+        optimizers = list(model.configure_optimizers(cfg))
+        assert optimizers, f"{type(model).__name__}.configure_optimizers returned no optimizer"
+        return optimizers
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)]
+
+
 def lr_factor(cfg: TrainConfig, step: int) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
@@ -410,10 +422,8 @@ def train(
 
     model = model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(cfg, s))
+    optimizers = make_optimizers(model, cfg)
+    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: lr_factor(cfg, s)) for o in optimizers]
     streams = [ObjectiveStream(o, world, cfg) for o in objectives]
     step = 0
 
@@ -429,8 +439,10 @@ def train(
         latest = state = None
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        for optimizer, saved in zip(optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(schedulers, state["schedulers"], strict=True):
+            scheduler.load_state_dict(saved)
         step = int(state["step"])
         for stream in streams:
             position = state["streams"][stream.objective.name]
@@ -458,8 +470,8 @@ def train(
         if world.main:
             state = {
                 "model": unwrap(model).state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
+                "optimizers": [o.state_dict() for o in optimizers],
+                "schedulers": [s.state_dict() for s in schedulers],
                 "step": step,
                 "streams": {s.objective.name: s.state() for s in streams},
                 "rng": rngs,
@@ -500,19 +512,22 @@ def train(
             with autocast:
                 losses = model(batch, objective=obj.name)
             loss = sum(obj.weights.get(name, 1.0) * value for name, value in losses.items())
-            optimizer.zero_grad(set_to_none=True)
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            optimizer.step()
+            for optimizer in optimizers:
+                optimizer.step()
             row.update({f"{obj.name}/{name}": float(value.detach()) for name, value in losses.items()})
             row[f"{obj.name}/loss"] = float(loss.detach())
             clips += clips_in(batch) * world.size
-        scheduler.step()
+        for scheduler in schedulers:
+            scheduler.step()
         step += 1
         steps_this_attempt += 1
         elapsed = time.perf_counter() - started
-        row.update({"lr": optimizer.param_groups[0]["lr"], "clips_per_s": clips / max(elapsed, 1e-9)})
+        row.update({"lr": optimizers[0].param_groups[0]["lr"], "clips_per_s": clips / max(elapsed, 1e-9)})
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             logger.log(step, streams[0].epoch, row)
         bar.update(1)
