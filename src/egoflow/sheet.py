@@ -11,8 +11,9 @@ from egoflow.atomic import atomic_write
 from egoflow.errors import InputError
 from egoflow.tables import line_of, read_table
 
-# A uid becomes a path component under results/: no separators, no leading dot or dash.
-UID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A uid becomes a path component under results/: no separators, no leading dot (hidden) or dash (reads as an
+# option). A leading "_" is fine: YouTube ids such as ChangeIt's may start with one.
+UID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 SHEET_COLUMNS = {"video_uid": str, "path": str}
 OPTIONAL_COLUMNS = {"split": str, "participant_id": str}
 
