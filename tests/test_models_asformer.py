@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -77,3 +78,66 @@ def steps(model, opt, batch):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+def write_gtea(root, videos: dict[str, list[str]], splits: dict[int, list[str]]) -> None:
+    """The MS-TCN folder layout: mapping.txt, groundTruth/<v>.txt, splits/{train,test}.split<k>.bundle."""
+    (root / "groundTruth").mkdir(parents=True)
+    (root / "splits").mkdir()
+    (root / "mapping.txt").write_text("0 background\n1 take\n2 pour\n")
+    for v, labels in videos.items():
+        (root / "groundTruth" / f"{v}.txt").write_text("".join(f"{a}\n" for a in labels))
+    for k, test in splits.items():
+        train = [v for v in videos if v not in test]
+        (root / "splits" / f"train.split{k}.bundle").write_text("".join(f"{v}.txt\n" for v in train))
+        (root / "splits" / f"test.split{k}.bundle").write_text("".join(f"{v}.txt\n" for v in test))
+
+
+def test_split_0_runs_every_split_and_averages_them_as_upstream(tmp_path):
+    import json
+
+    import numpy as np
+
+    from egoflow.framewise.features import write_frame_features
+    from egoflow.framewise.segmentation import run_segmentation
+
+    names = ["background", "take", "pour"]
+    rng = np.random.default_rng(0)
+    videos = {f"S{i}": [names[j] for j in rng.integers(0, 3, 3).repeat(4)] for i in range(6)}
+    write_gtea(tmp_path / "gtea", videos, {1: ["S0", "S1"], 2: ["S2", "S3"], 3: ["S4", "S5"]})
+    ids = list(videos)
+    labels = [np.array([names.index(a) for a in videos[v]]) for v in ids]
+    # features = one-hot labels + noise: any split can be scored, the numbers differ per split
+    write_frame_features(
+        tmp_path / "gtea.h5",
+        lambda y: np.eye(3)[y] + rng.normal(0, 0.5, (len(y), 3)),
+        ids,
+        lambda k: labels[k],
+        lambda k: labels[k],
+        name="toy",
+    )
+    settings = {
+        "model": {"layers": 1, "maps": 4, "decoders": 1, "channel_mask": 0.0},
+        "batch_size": 4,
+        "train": {"max_steps": 2, "lr": 1e-2, "checkpoint_every": 2, "log_every": 1, "device": "cpu"},
+    }
+
+    def run(splits, name):
+        spec = {
+            "features": str(tmp_path / "gtea.h5"),
+            "gtea": str(tmp_path / "gtea"),
+            "run_dir": str(tmp_path / name),
+        }
+        spec |= {
+            "predictions_out": str(tmp_path / f"{name}.json"),
+            "scores_out": str(tmp_path / f"{name}_s.json"),
+        }
+        return run_segmentation({**spec, "settings": {**settings, "splits": splits}})
+
+    every = run([0], "all")
+    assert sorted(every["per_split"]) == ["1", "2", "3"]  # split 0 = every split of splits/
+    for metric, value in every["metrics"].items():  # upstream's --split 0: the mean of the per-split scores
+        assert value == pytest.approx(np.mean([every["per_split"][k][metric] for k in "123"])), metric
+    assert set(json.loads((tmp_path / "all.json").read_text())) == set(ids)  # every video predicted once
+    one = run([2], "two")
+    assert list(one["per_split"]) == ["2"] and one["metrics"] == pytest.approx(every["per_split"]["2"])

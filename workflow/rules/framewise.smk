@@ -74,6 +74,7 @@ rule framewise_features:
         runtime=FRAMEWISE["runtime"],
     params:
         window=pick(FRAMEWISE, "window", "frames"),
+        released=get_framewise_released,
     script:
         "../scripts/framewise_features.py"
 

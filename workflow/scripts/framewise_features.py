@@ -11,7 +11,7 @@ from egoflow.framewise.stage import frame_features
 config = snakemake.config["framewise"]
 frame_features(
     snakemake.input.frames,
-    "carl" if snakemake.wildcards.encoder == "carl" else "pretrain",
+    snakemake.wildcards.encoder,
     snakemake.input.checkpoint,
     snakemake.output[0],
     size=snakemake.params.window["frames"]["size"],
@@ -19,4 +19,5 @@ frame_features(
     batch=config["batch_size"],
     device=config["device"],
     text_features=snakemake.input.get("text_features"),
+    released=snakemake.params.released or None,
 )

@@ -1,6 +1,6 @@
 """Frame features from any trained encoder: one embedding per frame, one HDF5 per (encoder, dataset, split).
 
-Window encoders (a pretraining run's model.pt) embed the centred `window`-frame window of every frame (edges padded
+Window encoders (a pretraining run's model.pt, or a released EgoVLP / HierVL / CF checkpoint) embed the centred `window`-frame window of every frame (edges padded
 by repeating the first / last frame), subsampled to the encoder's clip length, in batches of windows. Sequence
 encoders (CARL) embed the whole video at once (in equal chunks beyond `max_len` frames), as CARL's evaluation does.
 
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from egoflow.atomic import atomic_path
+from egoflow.errors import InputError
 from egoflow.videos.transforms import IMAGENET_MEAN, IMAGENET_STD, normalize, to_float
 
 
@@ -89,6 +90,37 @@ def pretrain_encoder(checkpoint: str | Path, text_dim: int, device, window: int 
         return F.normalize(model.encode_video(clips)[0], dim=-1)
 
     return WindowEncoder(encode, size, clip, window, batch, device)
+
+
+def released_encoder(
+    checkpoint: str | Path,
+    settings: dict,
+    device,
+    window: int = 15,
+    batch: int = 8,
+):
+    """A released checkpoint (EgoVLP / HierVL / CF layout, or egoflow's) as a window encoder (its video embedding).
+
+    settings: `source` (auto | egovlp | hiervl | cf, see egoflow.models.pretrained), `model` (the
+    CounterfactualModelConfig sizes the file was trained with; video-only: text_dim defaults to None) and
+    `num_frames` (frames per clip fed to the encoder; the paper feeds 4). Keys the file does not fill are an
+    error: features from a half-initialised encoder would be silently meaningless.
+    """
+    from egoflow.models.counterfactual import CounterfactualModel, CounterfactualModelConfig
+    from egoflow.models.pretrained import load_pretrained
+
+    config = CounterfactualModelConfig.from_dict({"text_dim": None, **(settings.get("model") or {})})
+    model = CounterfactualModel(config)
+    report = load_pretrained(model, checkpoint, source=settings.get("source", "auto"))
+    if report.missing:
+        raise InputError(checkpoint, f"does not fill the encoder configured for it:\n{report}")
+    model.to(device).eval()
+
+    def encode(clips):
+        return F.normalize(model.encode_video(clips)[0], dim=-1)
+
+    clip = int(settings.get("num_frames", 4))
+    return WindowEncoder(encode, config.video.img_size, clip, window, batch, device)
 
 
 def carl_encoder(checkpoint: str | Path, size: int, device):

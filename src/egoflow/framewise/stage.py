@@ -11,12 +11,23 @@ from egoflow.annotations.gtea import read_gtea
 from egoflow.atomic import write_text
 from egoflow.devices import pick_device
 from egoflow.evaluate import write_result
-from egoflow.framewise.features import FrameFeatures, carl_encoder, pretrain_encoder, write_frame_features
+from egoflow.framewise.features import (
+    FrameFeatures,
+    carl_encoder,
+    pretrain_encoder,
+    released_encoder,
+    write_frame_features,
+)
 from egoflow.framewise.figures import alignment_svg, segmentation_svg
 from egoflow.framewise.frames import FrameArchive
 from egoflow.framewise.protocols import ProtocolConfig, evaluate_embeddings, random_like
 from egoflow.framewise.segmentation import majority_baseline, run_segmentation
 from egoflow.pretrain import config_hash, from_dict
+
+
+def system_of(encoder: str) -> str:
+    """The results table's system of an encoder: carl, counterfactual (a pretraining run) or released."""
+    return "carl" if encoder == "carl" else encoder.split("-", 1)[0].replace("pretrain", "counterfactual")
 
 
 def frame_features(
@@ -30,14 +41,23 @@ def frame_features(
     batch: int,
     device: str,
     text_features: str | None = None,
+    released: dict | None = None,
 ) -> int:
+    """encoder: carl | pretrain-<run> (needs text_features, for the model's text width) | released-<name>
+    (released: that entry of framewise.released)."""
     dev = pick_device(device)
     if encoder == "carl":
         enc = carl_encoder(checkpoint, size, dev)
-    else:
+    elif encoder.startswith("released-"):
+        if released is None:
+            raise ValueError(f"encoder {encoder!r}: no framewise.released entry given")
+        enc = released_encoder(checkpoint, released, dev, window, batch)
+    elif encoder.startswith("pretrain-"):
         from egoflow.pretrain import text_dim_of
 
         enc = pretrain_encoder(checkpoint, text_dim_of(text_features), dev, window, batch)
+    else:
+        raise ValueError(f"unknown encoder {encoder!r}: carl | pretrain-<run> | released-<name>")
     archive = FrameArchive(frames)
     return write_frame_features(out, enc, archive.names, archive.frames, archive.labels, name=encoder)
 
@@ -61,7 +81,7 @@ def phase_evaluation(
     split = "test+val" if test_with_val else "test"
     write_result(
         out,
-        system="carl" if encoder == "carl" else "counterfactual",
+        system=system_of(encoder),
         run=encoder,
         task="phases",
         split=split,

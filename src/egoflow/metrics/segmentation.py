@@ -1,6 +1,9 @@
 """Temporal action segmentation scores exactly as MS-TCN's evaluation: Acc, Edit, F1@{10,25,50}.
 
-Segments are runs of equal labels, end exclusive. Background segments are removed before Edit and F1. F1 matches
+Segments are runs of equal labels, end exclusive, except (as MS-TCN's `get_labels_start_end_time`, whose last
+`ends.append(i)` runs after the loop, i = T - 1) the run that ends the video, which ends at its last frame: that
+run is one frame shorter in the IoU (`upstream_last_end=False` for the plain exclusive end). Background segments
+are removed before Edit and F1 (they never affect Acc). F1 matches
 each predicted segment greedily (in temporal order) to the ground-truth segment of the same label with the highest
 IoU; it is a true positive only if that IoU reaches the threshold and that segment is not already hit (MS-TCN does
 not fall back to the second best). TP / FP / FN are summed over all videos of the split, then F1 is taken once.
@@ -17,8 +20,11 @@ __all__ = ["segments", "edit_score", "f_counts", "segmentation_scores", "OVERLAP
 OVERLAPS = (0.10, 0.25, 0.50)
 
 
-def segments(labels: Sequence, bg_class: Collection = ()) -> tuple[list, np.ndarray, np.ndarray]:
-    """(labels, starts, ends) of the runs of `labels` whose label is not background; ends exclusive."""
+def segments(
+    labels: Sequence, bg_class: Collection = (), upstream_last_end: bool = True
+) -> tuple[list, np.ndarray, np.ndarray]:
+    """(labels, starts, ends) of the runs of `labels` whose label is not background; ends exclusive, but the
+    video's final run ends at T - 1 with upstream_last_end (MS-TCN)."""
     labels = list(labels)
     names, starts, ends = [], [], []
     i = 0
@@ -29,7 +35,7 @@ def segments(labels: Sequence, bg_class: Collection = ()) -> tuple[list, np.ndar
         if labels[i] not in bg_class:
             names.append(labels[i])
             starts.append(i)
-            ends.append(j)
+            ends.append(j - 1 if upstream_last_end and j == len(labels) else j)
         i = j
     return names, np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
 
@@ -56,10 +62,16 @@ def edit_score(pred: Sequence, gt: Sequence, bg_class: Collection = ()) -> float
     return (1.0 - _levenshtein(p, y) / longest) * 100.0
 
 
-def f_counts(pred: Sequence, gt: Sequence, overlap: float, bg_class: Collection = ()) -> tuple[int, int, int]:
+def f_counts(
+    pred: Sequence,
+    gt: Sequence,
+    overlap: float,
+    bg_class: Collection = (),
+    upstream_last_end: bool = True,
+) -> tuple[int, int, int]:
     """(tp, fp, fn) of one video at IoU threshold `overlap`."""
-    p_label, p_start, p_end = segments(pred, bg_class)
-    y_label, y_start, y_end = segments(gt, bg_class)
+    p_label, p_start, p_end = segments(pred, bg_class, upstream_last_end)
+    y_label, y_start, y_end = segments(gt, bg_class, upstream_last_end)
     hits = np.zeros(len(y_label), dtype=bool)
     tp = fp = 0
     for j in range(len(p_label)):
@@ -69,7 +81,9 @@ def f_counts(pred: Sequence, gt: Sequence, overlap: float, bg_class: Collection 
         inter = np.minimum(p_end[j], y_end) - np.maximum(p_start[j], y_start)
         union = np.maximum(p_end[j], y_end) - np.minimum(p_start[j], y_start)
         same = np.array([p_label[j] == y for y in y_label], dtype=np.float64)
-        iou = inter / union * same
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # 0/0 only for two 1-frame final runs (length 0 upstream): nan, never a TP, as in MS-TCN
+            iou = inter / union * same
         best = int(iou.argmax())
         if iou[best] >= overlap and not hits[best]:
             tp += 1
@@ -80,7 +94,10 @@ def f_counts(pred: Sequence, gt: Sequence, overlap: float, bg_class: Collection 
 
 
 def segmentation_scores(
-    preds: Sequence[Sequence], gts: Sequence[Sequence], bg_class: Collection = ("background",)
+    preds: Sequence[Sequence],
+    gts: Sequence[Sequence],
+    bg_class: Collection = ("background",),
+    upstream_last_end: bool = True,
 ) -> dict[str, float]:
     """Acc, Edit and F1@{10,25,50} (all ×100) over a split: lists of per-frame label sequences, one per video."""
     if len(preds) != len(gts):
@@ -98,7 +115,7 @@ def segmentation_scores(
         total += len(gt)
         edits.append(edit_score(pred, gt, bg_class))
         for o, overlap in enumerate(OVERLAPS):
-            counts[o] += f_counts(pred, gt, overlap, bg_class)
+            counts[o] += f_counts(pred, gt, overlap, bg_class, upstream_last_end)
     scores = {"acc": 100.0 * correct / max(total, 1), "edit": float(np.mean(edits)) if edits else 0.0}
     for (tp, fp, fn), overlap in zip(counts, OVERLAPS, strict=True):
         precision = tp / (tp + fp) if tp + fp else 0.0
