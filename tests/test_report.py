@@ -243,6 +243,10 @@ def test_workflow_report_and_a_flagged_output_adds_a_section(tmp_path_factory, t
         assert f"<h3>{title}</h3>" in page, title
     assert page.count('src="data:image/png;base64,') >= 2, "no sample frames"
     assert "not produced by this run" not in section_html(page, "Feature stores")
+    # The results table and its per-task figure (the metrics stage's report() outputs).
+    assert "\tepic_mir\t" in (done / "results/metrics/summary.tsv").read_text()
+    assert "<td>map_avg</td>" in section_html(page, "Results table")
+    assert 'src="data:image/svg+xml' in section_html(page, "Results per task")
 
     # A later stage only declares a flagged output; the report picks it up without any change to its code.
     workdir = clone_run(done, tmp_path / "run")
@@ -252,6 +256,9 @@ def test_workflow_report_and_a_flagged_output_adds_a_section(tmp_path_factory, t
     page_path = workdir / "results/report/index.html"
     assert "<polyline" in section_html(page_path.read_text(), "Training loss")
 
+    # Snakemake's own report takes the same report()-flagged outputs.
+    run_tiny(workdir, "--report", "smk_report.zip")
+    assert (workdir / "smk_report.zip").stat().st_size > 0
     png = screenshot_dir(tmp_path) / "report_workflow.png"
     dom = screenshot(page_path, png, tmp_path / "chromium", height=7000)
     assert "<h3>Training loss</h3>" in dom and "<h3>Sample frames and their state texts</h3>" in dom
@@ -275,3 +282,51 @@ rule train_curve:
         with open(output[0], "w") as out:
             out.write("step,loss\\n" + "".join(f"{s},{2.0 / (s + 1):.4f}\\n" for s in range(20)))
 """
+
+
+def test_chromium_renders_the_results_table_and_figure(tmp_path):
+    # The metrics stage's two flagged outputs, as the workflow passes them: the table and its per-task figure.
+    from egoflow.metrics.summary import write_summary
+    from egoflow.report.results import results_figure
+
+    root = tmp_path / "tree"
+    rows = {
+        "demo": {"map_v2t": 31.5, "map_t2v": 27.0},
+        "demo-random-init": {"map_v2t": 19.3, "map_t2v": 15.4},
+    }
+    paths = []
+    for run, metrics in rows.items():
+        path = root / f"results/evaluate/{run}/epic_mir.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(
+            json.dumps({"system": "cf", "run": run, "task": "epic_mir", "split": "test", "metrics": metrics})
+        )
+        paths.append(path)
+    write_summary(paths, root / "results/metrics/summary.tsv")
+    results_figure(root / "results/metrics/summary.tsv", root / "results/metrics/summary.svg")
+    sections = [
+        {
+            "title": "Results table",
+            "kind": "table",
+            "files": ["results/metrics/summary.tsv"],
+            "category": "Metrics",
+        },
+        {
+            "title": "Results per task",
+            "kind": "figure",
+            "files": ["results/metrics/summary.svg"],
+            "category": "Metrics",
+        },
+    ]
+    out = root / "results/report/index.html"
+    build_report(sections, out, root=root)
+    page = out.read_text()
+    assert "map_v2t" in section_html(page, "Results table") and "31.5" in section_html(page, "Results table")
+    assert 'src="data:image/svg+xml' in section_html(page, "Results per task")
+    png = screenshot_dir(tmp_path) / "report_results.png"
+    dom = screenshot(out, png, tmp_path / "chromium", height=900)
+    assert (
+        "<h3>Results table</h3>" in dom and "<h3>Results per task</h3>" in dom and "demo-random-init" in dom
+    )
+    assert png_size(png) == (1280, 900)
+    print(f"screenshot: {png}")

@@ -50,7 +50,7 @@ def write_overlay(workdir: Path, values: dict, name: str = "overlay.yaml") -> st
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 1200, env: dict | None = None
+    workdir: Path, *args: str, check: bool = True, timeout: int = 3600, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """Run `snakemake ARGS` in `workdir` (2 cores unless ARGS or a profile set them)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
