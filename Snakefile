@@ -71,28 +71,45 @@ rule evaluate:
         expand(
             rules.evaluate_zeroshot.output,
             run=config["evaluate"]["runs"],
-            task=config["evaluate"]["tasks"],
+            task=[t for t in config["evaluate"]["tasks"] if t in ZEROSHOT_TASKS],
+        ),
+        expand(
+            rules.evaluate_retrieval.output,
+            run=config["evaluate"]["runs"],
+            task=[t for t in config["evaluate"]["tasks"] if t in RETRIEVAL_TASKS],
+        ),
+        expand(
+            rules.evaluate_finetuned.output,
+            run=config["evaluate"]["finetune"]["runs"],
+            task="epic_mir",
         ),
 
 
 rule framewise:
     input:
-        [],
+        expand(rules.framewise_phases.output, encoder=config["framewise"]["encoders"]),
+        expand(
+            rules.framewise_segmentation.output,
+            encoder=config["framewise"]["encoders"],
+        ),
 
 
 rule anticipation:
     input:
-        [],
+        expand(rules.sgear_evaluate.output, run=SGEAR_RUNS),
+        rules.sgear_fusion.output if FUSION["runs"] else [],
+        expand(rules.lta_evaluate.output, run=LTA_RUNS),
 
 
 rule states:
     input:
-        [],
+        rules.video_weights.output,
+        rules.evaluate_states.output,
 
 
 rule metrics:
     input:
-        [],
+        rules.metrics_summary.output,
 
 
 rule report:

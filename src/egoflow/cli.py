@@ -13,6 +13,7 @@ COMMANDS = [
     "egoflow.demo.cli",
     "egoflow.text.cli",
     "egoflow.features.cli",
+    "egoflow.states.cli",
 ]
 
 

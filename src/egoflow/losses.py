@@ -237,7 +237,122 @@ SETTINGS = {
 }
 
 
+# --- evaluate: fine-tuning losses (EPIC-100 MIR multi-instance max-margin, Charades-Ego multi-label) -----
+
+
+def mi_max_margin(
+    sim: torch.Tensor, weight: torch.Tensor, margin: float = 0.2, rel: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Multi-instance max-margin ranking with relevancy margins, as EgoVLP's AdaptiveMaxMarginRankingLoss.
+
+    sim [B, B] clip x caption similarities of a batch (row i's positive is column i: a caption sampled among
+    those relevant to clip i), weight [B] the relevancy of each positive pair. For every off-diagonal pair,
+    both directions: relu(m_i - (s_ii - s_ij)) and relu(m_i - (s_ii - s_ji)) with m_i = margin * weight_i,
+    so a weaker positive asks for a smaller margin; mean over the 2 B (B - 1) terms. rel [B, B] (not
+    upstream, off by default): clip i x caption j relevancies, scaling each pair's margin by 1 - rel as well
+    (1 - rel_ij for clip i against caption j, 1 - rel_ji for caption i against clip j).
+    """
+    b = sim.shape[0]
+    diag = sim.diagonal()[:, None]  # [B, 1]
+    m = margin * weight.to(sim.dtype)[:, None].expand(b, b)  # [B, B], row i's margin
+    m_v2t, m_t2v = (m, m) if rel is None else (m * (1 - rel), m * (1 - rel.T))
+    off = ~torch.eye(b, dtype=torch.bool, device=sim.device)
+    v2t = F.relu(m_v2t - (diag - sim))[off]  # row i's positive against the other captions j
+    t2v = F.relu(m_t2v - (diag - sim.T))[off]  # ... and against the other clips j
+    return torch.cat([v2t, t2v]).mean()
+
+
+def multilabel_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Charades-Ego fine-tuning: binary cross-entropy per class over multi-hot targets [B, C], mean."""
+    return F.binary_cross_entropy_with_logits(logits, targets.float())
+
+
 # --- CARL: the sequence contrastive loss (object-states-lta-carl.md) -------------------------------------
 
 
+def sequence_contrastive_loss(
+    z1: torch.Tensor,
+    z2: torch.Tensor,
+    steps1: torch.Tensor,
+    steps2: torch.Tensor,
+    mask1: torch.Tensor,
+    mask2: torch.Tensor,
+    *,
+    variance: float = 10.0,
+    temperature: float = 0.1,
+) -> torch.Tensor:
+    """CARL's SCL: KL(prior || prediction) between two views of each video, averaged over valid frames.
+
+    z1, z2 [B, T, D] L2-normalised projections; steps [B, T] original frame indices; masks [B, T] bool (valid).
+    Prior for frame i of one view over frames j of the other: softmax_j(-(s_i - s_j)² / (2·variance));
+    prediction: softmax_j(z_i·z_j / temperature) over the other view only ("single_noself"), invalid frames
+    weighted 1e-6 in its normaliser and at distance 1e6 in the prior, as upstream."""
+
+    def one_way(za, zb, sa, sb, ma, mb):
+        logits = za @ zb.transpose(1, 2) / temperature  # [B, T, T]
+        valid = ma[:, :, None] & mb[:, None, :]
+        dist = (sa[:, :, None].float() - sb[:, None, :].float()).abs()
+        dist = torch.where(valid, dist, torch.full_like(dist, 1e6))
+        prior = torch.softmax(-dist.square() / (2.0 * variance), dim=-1)
+        weights = torch.where(mb[:, None, :], 1.0, 1e-6).to(logits.dtype)
+        shift = logits.amax(-1, keepdim=True).detach()
+        q = torch.exp(logits - shift) / (weights * torch.exp(logits - shift)).sum(-1, keepdim=True)
+        kl = prior * (torch.log(prior.clamp_min(1e-30)) - torch.log(q + 1e-6))
+        return (kl * valid).sum()
+
+    n_valid = (mask1.sum() + mask2.sum()).clamp_min(1)
+    total = one_way(z1, z2, steps1, steps2, mask1, mask2) + one_way(z2, z1, steps2, steps1, mask2, mask1)
+    return total / n_valid
+
+
 # --- S-GEAR: anticipation losses (sgear-anticipation.md) ---------------------------------------------------
+# Weights (§3.4): cls 1, past 1 (frames) / 0 (features), feat 1, sem 4 (frames) / 0 (features), reg 1.
+
+
+def sgear_semantic_loss(
+    similarities: torch.Tensor, language: torch.Tensor, target: torch.Tensor, eps: float = 1e-8
+) -> torch.Tensor:
+    """NormalizedL1: sum_c |s_c / ||s||_1 - l_c / ||l||_1|, batch mean over labelled samples.
+
+    similarities [B, A] = cos(predicted feature, visual prototypes); language [A, A] the language cosine matrix
+    (its row y is the true action's similarity profile); target [B] (-1 = unlabelled, skipped)."""
+    keep = target >= 0
+    if not keep.any():
+        return similarities.sum() * 0
+    s = similarities[keep]
+    profile = language[target[keep]].to(s.dtype)  # [B', A]
+    s = s / s.abs().sum(-1, keepdim=True).clamp_min(eps)
+    profile = profile / profile.abs().sum(-1, keepdim=True).clamp_min(eps)
+    return (s - profile).abs().sum(-1).mean()
+
+
+def sgear_prototype_regularisation(
+    future_z: torch.Tensor, prototypes: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """NormedMSE: ||norm(z) - norm(P[y].detach())||^2 summed over dims (= 2 - 2 cos), batch mean."""
+    keep = target >= 0
+    if not keep.any():
+        return future_z.sum() * 0
+    z = F.normalize(future_z[keep], dim=-1)
+    p = F.normalize(prototypes[target[keep]].detach(), dim=-1)
+    return ((z - p) ** 2).sum(-1).mean()
+
+
+def sgear_losses(outputs: dict, target: torch.Tensor, past: torch.Tensor, language: torch.Tensor) -> dict:
+    """All S-GEAR terms (unweighted; the training loop applies the weights): cls, past, feat, sem, reg."""
+    logits, past_logits = outputs["logits"], outputs["past_logits"]
+    cls = F.cross_entropy(logits, target, ignore_index=-1) if (target >= 0).any() else logits.sum() * 0
+    if (past >= 0).any():
+        past_loss = F.cross_entropy(past_logits.flatten(0, 1), past.flatten(), ignore_index=-1)
+    else:
+        past_loss = past_logits.sum() * 0
+    pred, feats = outputs["pred"], outputs["feats"]
+    # next-frame feature: prediction i against frame i + 1 (targets detached, so features cannot collapse)
+    feat = F.mse_loss(pred[:, :-1], feats[:, 1:].detach())
+    return {
+        "cls": cls,
+        "past": past_loss,
+        "feat": feat,
+        "sem": sgear_semantic_loss(outputs["similarities"], language, target),
+        "reg": sgear_prototype_regularisation(outputs["future_z"], outputs["prototypes"], target),
+    }

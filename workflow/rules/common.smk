@@ -252,18 +252,170 @@ def get_zeroshot_inputs(wildcards):
 
 
 # --- evaluate stage: fine-tuning and EPIC-100 / Charades-Ego inputs (issue 10) ---------------------------
+ZEROSHOT_TASKS = ("egomcq", "summarymcq")
+RETRIEVAL_TASKS = ("epic_mir", "charades_ego")
+
+
+def get_retrieval_inputs(wildcards):
+    """A run's encoder, the chunked videos and the task's annotation files (EPIC-100 MIR or Charades-Ego)."""
+    notes = config["annotations"]
+    inputs = {
+        "checkpoint": expand(rules.pretrain_model.output.model, run=wildcards.run)[0],
+        "manifest": rules.video_manifest.output.manifest,
+        "text_model": local_model(config["features"]["text"]["model"]),
+    }
+    if wildcards.task == "epic_mir":
+        inputs |= {
+            "test": notes["epic_retrieval_test"],
+            "sentences": notes["epic_retrieval_sentences"],
+        }
+        if config["evaluate"]["use_relevancy_pickle"]:
+            inputs["relevancy"] = notes["epic_relevancy"]
+    else:
+        inputs |= {"test": notes["charades_test"], "classes": notes["charades_classes"]}
+    return inputs
+
+
+unknown_ft = sorted(set(config["evaluate"]["finetune"]["runs"]) - set(RUNS))
+if unknown_ft:
+    raise WorkflowError(
+        f"evaluate.finetune.runs: {unknown_ft} are not runs of pretrain.runs"
+    )
+
+
+def get_finetuned_inputs(wildcards):
+    """The EPIC-100 MIR inputs with the fine-tuned weights of the run in place of the pretrained ones."""
+    inputs = get_retrieval_inputs(wildcards)
+    inputs["checkpoint"] = expand(
+        rules.evaluate_finetune.output.model, run=wildcards.run
+    )[0]
+    return inputs
 
 
 # --- framewise stage (results/framewise/) --------------------------------------------------------------
+FRAMEWISE = config["framewise"]
+
+
+def get_framewise_frames_inputs(wildcards):
+    """A phases split's pickle or the GTEA folder, and the chunked videos (through the manifest)."""
+    if wildcards.set == "gtea":
+        # The folder's files (the script reads the folder).
+        labels = annotation_inputs("gtea")
+    else:
+        labels = f"{config['annotations']['phases']}/{wildcards.set.removeprefix('phases_')}.pkl"
+    return {"labels": labels, "manifest": rules.video_manifest.output.manifest}
+
+
+def get_framewise_released(wildcards):
+    """The framewise.released entry of a released-<name> encoder ({} for the others)."""
+    if not wildcards.encoder.startswith("released-"):
+        return {}
+    name = wildcards.encoder.removeprefix("released-")
+    if name not in FRAMEWISE["released"]:
+        raise ValueError(
+            f"framewise.encoders: {wildcards.encoder!r} has no entry {name!r} in framewise.released "
+            f"(entries: {sorted(FRAMEWISE['released'])})"
+        )
+    return FRAMEWISE["released"][name]
+
+
+def get_framewise_checkpoint(wildcards):
+    """carl -> this stage's CARL run; pretrain-<run> -> that pretraining run's model.pt; released-<name> ->
+    the file of framewise.released.<name>.checkpoint."""
+    if wildcards.encoder == "carl":
+        return rules.framewise_carl.output.model
+    if wildcards.encoder.startswith("released-"):
+        return get_framewise_released(wildcards)["checkpoint"]
+    run = wildcards.encoder.removeprefix("pretrain-")
+    return expand(rules.pretrain_model.output.model, run=run)[0]
+
+
+def get_framewise_features_inputs(wildcards):
+    inputs = {
+        "frames": f"results/framewise/frames/{wildcards.set}.npz",
+        "checkpoint": get_framewise_checkpoint(wildcards),
+    }
+    if wildcards.encoder.startswith("pretrain-"):
+        clips = expand(rules.text_features.output[0], text_set="clips")
+        inputs["text_features"] = clips[0]
+    return inputs
 
 
 # --- anticipation stage (results/anticipation/) --------------------------------------------------------
+ANTICIPATION = config["anticipation"]
+SGEAR_RUNS = {
+    run: resolve_run(ANTICIPATION["sgear"], run)
+    for run in ANTICIPATION["sgear"]["runs"]
+}
+LTA_RUNS = {
+    run: resolve_run(ANTICIPATION["lta"], run) for run in ANTICIPATION["lta"]["runs"]
+}
+SGEAR_REGEX = "|".join(re.escape(run) for run in SGEAR_RUNS) or "(?!)"
+LTA_REGEX = "|".join(re.escape(run) for run in LTA_RUNS) or "(?!)"
+FUSION = ANTICIPATION["sgear"]["fusion"]
+if sorted(set(FUSION["runs"]) - set(SGEAR_RUNS)) or len(FUSION["runs"]) != len(
+    FUSION["weights"]
+):
+    raise ValueError(
+        "anticipation.sgear.fusion: runs must be runs of anticipation.sgear.runs, one weight each; "
+        f"got runs {FUSION['runs']} and weights {FUSION['weights']}"
+    )
+if ANTICIPATION["lta"]["test"] not in config["annotations"]:
+    raise ValueError(
+        f"anticipation.lta.test: {ANTICIPATION['lta']['test']!r} is not a key of annotations"
+    )
+
+
+def anticipation_store():
+    """The visual-feature store S-GEAR and LTA read: a user's RULSTM/AVT store, else ours."""
+    return (
+        config["features"]["visual"]["existing_lmdb"] or "results/features/visual/lmdb"
+    )
+
+
+def get_sgear_lists(wildcards):
+    """The official EK100 unseen / tail lists that are configured (none on the demo world)."""
+    return {
+        k: ANTICIPATION["sgear"][k]
+        for k in ("unseen", "tail_verbs", "tail_nouns")
+        if ANTICIPATION["sgear"][k]
+    }
 
 
 # --- states stage (results/states/) --------------------------------------------------------------------
+# The settings that change the trained weights (egoflow.states.run): run settings (device, workers, logging,
+# checkpoint interval, threads, memory, runtime) stay out of params.
+
+
+def states_settings():
+    section = config["states"]
+    return output_settings(
+        {k: section[k] for k in ("model", "frames", "method", "optim", "train")}
+    )
 
 
 # --- metrics stage (results/metrics/summary.tsv) -------------------------------------------------------
+
+
+def get_metrics_inputs(wildcards):
+    """Every metrics JSON under results/ that the `all` target asks for (whatever stage makes it), so a new
+    stage's or run's results join the table without editing the metrics rule."""
+    own = {str(f) for f in rules.metrics_summary.output} | {
+        str(f) for f in rules.report_html.output
+    }
+    files = []
+    for item in workflow.get_rule("all").input:
+        files += item(wildcards) if callable(item) else [str(item)]
+    return sorted(
+        {
+            f
+            for f in files
+            if f not in own
+            and f.startswith("results/")
+            and f.endswith(".json")
+            and not f.startswith("results/benchmarks/")
+        }
+    )
 
 
 # --- report stage (results/report/index.html) ----------------------------------------------------------

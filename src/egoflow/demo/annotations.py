@@ -440,19 +440,15 @@ def lta(plan: WorldPlan, split: str) -> bytes:
 
 
 def changeit_labels(video: VideoPlan, verb: str, noun: str) -> list[int]:
-    """Per-second labels: 2 on every second overlapping the state change, 1 / 3 on windows as long just
-    before / after it, 0 elsewhere; each label gets at least one second where the video allows.
+    """Per-second labels with ChangeIt's semantics: 2 on every second overlapping the state change, 1 on every
+    second before it and 3 on every second after it (the object is in view, in its initial or end state, for the
+    whole demo video, so no second is background 0).
     """
     step = next(s for s in video.steps if (s.verb, s.noun) == (verb, noun))
     start, end = step.change[0] / FPS, step.change[1] / FPS
     n_seconds = int(np.ceil(video.duration))
     first, stop = int(np.floor(start)), min(int(np.ceil(end)), n_seconds)  # action seconds [first, stop)
-    window = max(1, round(end - start))
-    labels = [0] * n_seconds
-    labels[max(first - window, 0) : first] = [1] * (first - max(first - window, 0))
-    labels[first:stop] = [2] * (stop - first)
-    labels[stop : stop + window] = [3] * len(labels[stop : stop + window])
-    return labels
+    return [1] * first + [2] * (stop - first) + [3] * (n_seconds - stop)
 
 
 def changeit_video_list(plan: WorldPlan, verb: str, noun: str) -> list[list]:
