@@ -10,7 +10,7 @@ import pytest
 
 from egoflow.annotations.changeit import read_changeit
 from egoflow.metrics import action_precision_at_1, best_state_pair, category_mean, state_precision_at_1
-from egoflow.states.predict import evaluate_predictions
+from egoflow.states.inference import evaluate_predictions
 
 CHANGEIT = Path(__file__).resolve().parents[2] / "shared/data/changeit"
 if not CHANGEIT.is_dir():

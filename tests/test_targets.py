@@ -8,6 +8,7 @@ import pytest
 from tests.workflow_run import ROOT, TINY, copy_workflow, planned_jobs, snakemake
 
 TARGET_RULES = {"all", "demo", "annotations", "videos", "text", "features", "pretrain", "evaluate", "report"}
+TARGET_RULES |= {"framewise", "anticipation", "states", "metrics"}
 
 
 def rules_defined() -> set[str]:

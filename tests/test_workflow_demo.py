@@ -47,6 +47,8 @@ def real_data(folder: Path) -> dict:
         else:
             target.mkdir(parents=True, exist_ok=True)
         annotations[key] = str(target)
+    for split in ("train", "val", "test"):  # the CARL-layout splits the frame-wise stage reads
+        (Path(annotations["phases"]) / f"{split}.pkl").touch()
     (folder / "clips").mkdir()
     for uid in ("cam_01", "cam_02"):
         (folder / "clips" / f"{uid}.mp4").touch()

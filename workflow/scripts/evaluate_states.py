@@ -7,7 +7,7 @@ import pandas as pd
 from egoflow.annotations.changeit import read_changeit
 from egoflow.atomic import atomic_path
 from egoflow.evaluate import write_result
-from egoflow.states.predict import evaluate_predictions
+from egoflow.states.inference import evaluate_predictions
 
 predictions = pd.read_csv(snakemake.input.predictions, sep="\t", dtype={"video_id": str, "category": str})
 result = evaluate_predictions(read_changeit(snakemake.config["annotations"]["changeit"]), predictions)

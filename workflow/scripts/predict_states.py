@@ -7,7 +7,7 @@ import torch
 from egoflow.annotations.changeit import read_changeit
 from egoflow.atomic import atomic_path
 from egoflow.devices import pick_device
-from egoflow.states.predict import predict_annotated
+from egoflow.states.inference import predict_annotated
 
 torch.set_num_threads(snakemake.threads)
 table = predict_annotated(

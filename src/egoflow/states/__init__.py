@@ -4,7 +4,7 @@
 - `targets`: noise-adaptive video weights, the pseudo-labelled frames of a training step;
 - `data`: 1 fps frames from the video stage's chunks, crops, the video dataset;
 - `run`: the training wrapper for `egoflow.train.train`, the per-group optimiser, `python -m egoflow.states.run`;
-- `predict`: `predict(video_path, model_path)`, predictions of the annotated videos, the evaluation;
+- `inference`: `predict(video_path, model_path)`, predictions of the annotated videos, the evaluation;
 - `cli`: `egoflow states-predict`.
 """
 
@@ -23,7 +23,7 @@ __all__ = [
 
 
 def predict(video_path, model_path, category=None, device="cpu"):
-    """Per-second state and action probabilities of a video (see egoflow.states.predict.predict)."""
-    from egoflow.states.predict import predict as _predict
+    """Per-second state and action probabilities of a video (see egoflow.states.inference.predict)."""
+    from egoflow.states.inference import predict as _predict
 
     return _predict(video_path, model_path, category, device)

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from egoflow.atomic import write_text
-    from egoflow.states.predict import predict
+    from egoflow.states.inference import predict
 
     lines = ["category,second,p_initial,p_end,p_action"]
     for category, probs in predict(args.video, args.model, args.category, args.device).items():
