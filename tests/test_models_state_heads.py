@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from egoflow.models.state_heads import StateHeads, StateHeadsConfig
@@ -54,3 +55,15 @@ def test_training_step_losses_and_per_group_optimisers():
     assert optimizers[0].param_groups[0]["lr"] == 1e-4 and optimizers[1].param_groups[0]["lr"] == 1e-5
     heads = sum(p.numel() for g in optimizers[0].param_groups for p in g["params"])
     assert heads == sum(p.numel() for p in model.head_parameters())
+
+
+def test_flatten_pooling_keeps_the_layout_and_a_bad_pool_is_named():
+    torch.manual_seed(0)
+    for size in (16, 30, 32):
+        cfg = StateHeadsConfig(
+            num_categories=2, backbone="cnn", cnn_width=4, cnn_pool="flatten", hidden=(8,), image_size=size
+        )
+        state, action = StateHeads(cfg)(torch.randint(0, 256, (3, 3, size, size), dtype=torch.uint8))
+        assert state.shape == (3, 5) and action.shape == (3, 3)  # 2 * 2 + 1, 2 + 1, whatever the side
+    with pytest.raises(ValueError, match="cnn_pool.*max"):
+        StateHeads(StateHeadsConfig(num_categories=2, backbone="cnn", cnn_pool="max", image_size=16))
