@@ -25,9 +25,10 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 # Outputs that legitimately differ between two runs of the same inputs (timings, the report showing them).
 VOLATILE = ("results/benchmarks/", "results/report/")
-# Training logs carry wall times and throughput; a run's checkpoints/ and tb/ folders are its working state
-# (timestamps, host names), not outputs: the weights they lead to are compared instead.
-TRAINING_STATE = re.compile(r"results/[^/]+/[^/]+/(log\.csv|checkpoints/.*|tb/.*)")
+# Training logs carry wall times and throughput; a run's checkpoints/ and tb/ folders (at any depth: the runs
+# of several systems nest) are its working state (timestamps, host names), not outputs: the weights they lead
+# to are compared instead.
+TRAINING_STATE = re.compile(r"results/(?:[^/]+/)*?(log\.csv|checkpoints/.*|tb/.*)")
 TEMP_SIBLING = re.compile(r"\..+\.tmp-\d+")
 
 
