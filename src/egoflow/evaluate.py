@@ -661,3 +661,27 @@ def retrieval_task(task: str, inputs, *, text, protocol: dict, device: str, batc
             inputs["checkpoint"], inputs["test"], inputs["classes"], inputs["manifest"], text, **common
         )
     raise ValueError(f"unknown retrieval task {task!r} (epic_mir | charades_ego)")
+
+
+def run_retrieval_rule(
+    task: str, inputs: dict, out, *, run: str, text: dict, protocol: dict, settings: dict
+) -> dict:
+    """One retrieval job of the workflow (evaluate_retrieval, evaluate_finetuned): score `task` with the
+    checkpoint in `inputs` and write its result row to `out` under the name `run`. `text`: the text model
+    settings (model, max_length); `settings`: the config's evaluate section (device, batch size)."""
+    from egoflow.devices import pick_device
+    from egoflow.features.text_encoder import TextEncoderConfig
+
+    result = retrieval_task(
+        task,
+        inputs,
+        text=TextEncoderConfig(**text, device=settings["device"]),
+        protocol=protocol,
+        device=pick_device(settings["device"]),
+        batch_size=settings["batch_size"],
+    )
+    write_result(
+        out, system="counterfactual", run=run, task=task, split="test", checkpoint=inputs["checkpoint"],
+        result=result,
+    )  # fmt: skip
+    return result

@@ -2,27 +2,15 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from egoflow.devices import pick_device
-from egoflow.evaluate import retrieval_task, write_result
-from egoflow.features.text_encoder import TextEncoderConfig
+from egoflow.evaluate import run_retrieval_rule
 
-settings = snakemake.config["evaluate"]
-inputs = dict(snakemake.input.items())
-result = retrieval_task(
+result = run_retrieval_rule(
     snakemake.wildcards.task,
-    inputs,
-    text=TextEncoderConfig(**snakemake.params.text, device=settings["device"]),
-    protocol=snakemake.params.protocol,
-    device=pick_device(settings["device"]),
-    batch_size=settings["batch_size"],
-)
-write_result(
+    dict(snakemake.input.items()),
     snakemake.output[0],
-    system="counterfactual",
     run=snakemake.wildcards.run,
-    task=snakemake.wildcards.task,
-    split="test",
-    checkpoint=inputs["checkpoint"],
-    result=result,
+    text=snakemake.params.text,
+    protocol=snakemake.params.protocol,
+    settings=snakemake.config["evaluate"],
 )
 print(result["metrics"], result["ci95"], file=sys.stderr)
