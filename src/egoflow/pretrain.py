@@ -24,11 +24,10 @@ import numpy as np
 import torch
 
 from egoflow.annotations.egoclip import read_egoclip
-from egoflow.atomic import write_text
 from egoflow.errors import InputError
 from egoflow.features.hdf5_store import TextFeatureStore
 from egoflow.text.schema import CLIP_FIELDS, SUMMARY_FIELDS
-from egoflow.train import Objective, TrainConfig, train
+from egoflow.train import Objective, TrainConfig, publish_run, train
 from egoflow.videos.reader import ClipReader
 from egoflow.videos.transforms import TransformConfig, video_transform
 
@@ -415,10 +414,7 @@ def run_pretrain(spec: PretrainSpec) -> Path:
         run_config=run_config,
         log_path=live / "log.csv",
     )
-    if Path(spec.model_out).exists():
-        write_text(spec.config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
-        log = live / "log.csv"
-        write_text(spec.log_out, log.read_text() if log.exists() else "step,epoch\n")
+    publish_run(spec.run_dir, spec.model_out, spec.config_out, spec.log_out, run_config)
     return Path(spec.model_out)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import math
 import os
 import random
@@ -39,7 +40,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from egoflow.atomic import atomic_path
+from egoflow.atomic import atomic_path, write_text
 from egoflow.checkpoint import load_checkpoint, save_checkpoint
 
 PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: "try again" — the job checkpointed and wants to be resubmitted
@@ -562,6 +563,16 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return final_path
+
+
+def publish_run(run_dir: str | Path, model_out: str | Path, config_out, log_out, run_config: dict) -> None:
+    """After `train` wrote the final weights: the run's settings (JSON) and a copy of its live log as the
+    rule's outputs. The live log stays in <run_dir>/checkpoints/ (log_path there) so that a rerun, which
+    deletes declared outputs, still appends to it."""
+    if Path(model_out).exists():
+        write_text(config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
+        log = Path(run_dir) / "checkpoints" / "log.csv"
+        write_text(log_out, log.read_text() if log.exists() else "step,epoch\n")
 
 
 def to_device(batch, device: torch.device):

@@ -6,7 +6,6 @@ Settings of a run = `anticipation.<system>.defaults` with `anticipation.<system>
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from egoflow.anticipation.evaluation import (
     validate_lta_outputs,
     write_json,
 )
-from egoflow.atomic import atomic_path, write_text
+from egoflow.atomic import atomic_path
 from egoflow.checkpoint import load_checkpoint
 from egoflow.evaluate import write_result
 from egoflow.features.language_prototypes import read_language_prototypes
@@ -43,7 +42,7 @@ from egoflow.metrics.anticipation import marginalize_action_scores
 from egoflow.models.lta import LtaConfig, LtaModel
 from egoflow.models.sgear import SGear, SGearConfig
 from egoflow.pretrain import config_hash, from_dict, output_settings
-from egoflow.train import Objective, TrainConfig, train
+from egoflow.train import Objective, TrainConfig, publish_run, train
 
 SGEAR_LOSSES = ("cls", "past", "feat", "sem", "reg")
 
@@ -56,13 +55,6 @@ def _train_config(settings: dict) -> tuple[TrainConfig, int]:
 
 def _run_config(run: str, settings: dict) -> dict:
     return {"run": run, "settings": settings, "config_hash": config_hash(output_settings(settings))}
-
-
-def _finish(run_dir: Path, model_out: str | Path, config_out, log_out, run_config: dict) -> None:
-    if Path(model_out).exists():
-        write_text(config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
-        log = run_dir / "checkpoints" / "log.csv"
-        write_text(log_out, log.read_text() if log.exists() else "step,epoch\n")
 
 
 # --- S-GEAR ---------------------------------------------------------------------------------------------
@@ -129,7 +121,7 @@ def train_sgear(
         run_config=run_config,
         log_path=run_dir / "checkpoints" / "log.csv",
     )
-    _finish(run_dir, outputs["model"], outputs["config"], outputs["log"], run_config)
+    publish_run(run_dir, outputs["model"], outputs["config"], outputs["log"], run_config)
     return Path(outputs["model"])
 
 
@@ -278,7 +270,7 @@ def train_lta(run: str, settings: dict, inputs: dict, run_dir: str | Path, outpu
         run_config=run_config,
         log_path=run_dir / "checkpoints" / "log.csv",
     )
-    _finish(run_dir, outputs["model"], outputs["config"], outputs["log"], run_config)
+    publish_run(run_dir, outputs["model"], outputs["config"], outputs["log"], run_config)
     return Path(outputs["model"])
 
 

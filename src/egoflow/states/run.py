@@ -22,13 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from egoflow.annotations.changeit import read_changeit
-from egoflow.atomic import write_text
 from egoflow.models.state_heads import StateHeads, StateHeadsConfig
 from egoflow.pretrain import config_hash, from_dict, output_settings
 from egoflow.states.constraint import DEFAULT_MAX_GAP, ordering_constraint
 from egoflow.states.data import ChangeItVideos, FrameConfig, VideoFrames, collate_videos
 from egoflow.states.targets import pseudo_targets, video_weights
-from egoflow.train import Objective, TrainConfig, train
+from egoflow.train import Objective, TrainConfig, publish_run, train
 
 OBJECTIVE = "states"
 
@@ -189,10 +188,7 @@ def run_states(spec: StatesSpec) -> Path:
     live = Path(spec.run_dir) / "checkpoints"
     train(MultiTaskStates(model, method, optim), [objective], train_cfg, spec.run_dir, spec.model_out,
           run_config=run_config, log_path=live / "log.csv")  # fmt: skip
-    if Path(spec.model_out).exists():
-        write_text(spec.config_out, json.dumps(run_config, indent=2, sort_keys=True) + "\n")
-        log = live / "log.csv"
-        write_text(spec.log_out, log.read_text() if log.exists() else "step,epoch\n")
+    publish_run(spec.run_dir, spec.model_out, spec.config_out, spec.log_out, run_config)
     return Path(spec.model_out)
 
 
