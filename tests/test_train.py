@@ -212,21 +212,27 @@ def test_ranks_come_from_torchrun_or_from_srun_tasks(monkeypatch):
 
 
 def test_launch_commands():
-    from egoflow.train import launch_command
+    from egoflow.train import Geometry, launch_command
 
-    assert launch_command("egoflow.pretrain", ["s.json"], 1) == [
+    assert launch_command("egoflow.pretrain", ["s.json"]) == [
         sys.executable,
         "-m",
         "egoflow.pretrain",
         "s.json",
     ]
-    four = launch_command("egoflow.pretrain", ["s.json"], 4)
+    four = launch_command("egoflow.pretrain", ["s.json"], Geometry(nproc=4))
     assert four[:5] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"]
     assert four[-3:] == ["-m", "egoflow.pretrain", "s.json"]
-    assert launch_command("egoflow.pretrain", ["s.json"], 4, srun=True)[:2] == [
+    two_nodes = Geometry.from_resources({"mpi": "srun", "nodes": 2, "tasks_per_node": 4, "cpus_per_task": 8})
+    assert launch_command("egoflow.pretrain", ["s.json"], two_nodes)[:5] == [
         "srun",
         "--kill-on-bad-exit=1",
+        "--nodes=2",
+        "--ntasks-per-node=4",
+        "--cpus-per-task=8",
     ]
+    # A one-node job: one process per GPU of the job.
+    assert Geometry.from_resources({"gpu": 2, "mem_mb": 1000}) == Geometry(nproc=2)
 
 
 def test_checkpoints_of_other_settings_are_set_aside_not_resumed(tmp_path):

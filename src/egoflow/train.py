@@ -30,7 +30,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -140,49 +140,52 @@ def pick_train_device(name: str, world: World) -> torch.device:
     return device
 
 
-def launch_command(
-    module: str,
-    args: Sequence[str],
-    nproc: int = 1,
-    *,
-    srun: bool = False,
-    nodes: int = 1,
-    cpus_per_task: int = 0,
-) -> list[str]:
+@dataclass(frozen=True)
+class Geometry:
+    """The training processes of one job: `nproc` per node (torchrun on one node, or srun tasks on `nodes`)."""
+
+    nproc: int = 1
+    srun: bool = False
+    nodes: int = 1
+    cpus_per_task: int = 0
+
+    @classmethod
+    def from_resources(cls, resources: Mapping) -> Geometry:
+        """A rule's resources -> its geometry: one process per GPU of the job (`gpu`) on one node, or, for an
+        `mpi: srun` job over several nodes (docs/cluster.md), `tasks_per_node` tasks on each of `nodes`."""
+        srun = resources.get("mpi", "") == "srun"
+        nproc = int((resources.get("tasks_per_node", 0) if srun else resources.get("gpu", 0)) or 1)
+        nodes = int(resources.get("nodes", 1) or 1)
+        return cls(nproc, srun, nodes, int(resources.get("cpus_per_task", 0) or 0))
+
+
+def launch_command(module: str, args: Sequence[str], geometry: Geometry = Geometry()) -> list[str]:
     """The command that runs `python -m module args` as the training processes.
 
-    One process (nproc <= 1); torchrun with `nproc` processes on this node; or, for several nodes (`srun=True`,
+    One process (nproc <= 1); torchrun with `nproc` processes on this node; or, for several nodes (`srun`,
     inside a SLURM allocation), srun starting `nproc` tasks on each of `nodes` nodes, each of which finds its
     rank in SLURM_PROCID. The geometry is spelled out: snakemake's SLURM jobstep drops the job's SLURM_NTASKS,
     SLURM_CPUS_PER_TASK, ... before the rule runs, and a bare srun would start one task of one CPU per node.
     """
     python = [sys.executable, "-m", module, *args]
-    if srun:
-        cpus = [f"--cpus-per-task={cpus_per_task}"] if cpus_per_task > 0 else []
+    g = geometry
+    if g.srun:
+        cpus = [f"--cpus-per-task={g.cpus_per_task}"] if g.cpus_per_task > 0 else []
         return [
             "srun",
             "--kill-on-bad-exit=1",
-            f"--nodes={nodes}",
-            f"--ntasks-per-node={nproc}",
+            f"--nodes={g.nodes}",
+            f"--ntasks-per-node={g.nproc}",
             *cpus,
             *python,
         ]
-    if nproc <= 1:
+    if g.nproc <= 1:
         return python
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={g.nproc}",
             "-m", module, *args]  # fmt: skip
 
 
-def launch(
-    module: str,
-    args: Sequence[str],
-    nproc: int = 1,
-    *,
-    srun: bool = False,
-    nodes: int = 1,
-    cpus_per_task: int = 0,
-    log=None,
-) -> int:
+def launch(module: str, args: Sequence[str], geometry: Geometry = Geometry(), log=None) -> int:
     """Run a training entry point (see launch_command) and return its exit code.
 
     SLURM's warning signal (`--signal=USR1@N`, no `B:`) reaches every process of the job step. Only the training
@@ -191,8 +194,7 @@ def launch(
     `log`: a file both output streams go to (the rule's log).
     """
     previous = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    command = launch_command(module, args, nproc, srun=srun, nodes=nodes, cpus_per_task=cpus_per_task)
-    proc = subprocess.Popen(command, stdout=log, stderr=log)
+    proc = subprocess.Popen(launch_command(module, args, geometry), stdout=log, stderr=log)
 
     def forward(signum, frame):
         proc.send_signal(signum)
@@ -203,6 +205,15 @@ def launch(
     finally:
         signal.signal(signal.SIGUSR1, previous)
         signal.signal(signal.SIGTERM, old_term)
+
+
+def launch_spec(module: str, spec: dict, resources: Mapping, log=None) -> int:
+    """A training rule's job: write `spec` to <spec["run_dir"]>/checkpoints/spec.json (beside the checkpoints, so
+    not a rule output) and launch `python -m module spec.json` with the processes the rule's resources ask for."""
+    path = Path(spec["run_dir"]) / "checkpoints" / "spec.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, indent=2))
+    return launch(module, [str(path)], Geometry.from_resources(resources), log)
 
 
 # --- data -------------------------------------------------------------------------------------------------
