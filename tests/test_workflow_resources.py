@@ -199,3 +199,24 @@ def test_several_nodes_take_nodes_and_gpus_from_the_environment(training_repo):
     jobs = planned(training_repo, MULTINODE, "results/pretrain/demo/model.pt", env)
     (train,) = {sbatch_arguments("pretrain_model", 2, r) for r in jobs["pretrain_model"]}
     assert " --nodes=3 --ntasks-per-node=8 --cpus-per-task=8 " in train and train.endswith(" --gres=gpu:8")
+
+
+# Each training rule of the workflow and the GPUs its job asks for: launch_spec rules start one trainer per GPU
+# of the node (torchrun), the others train in the job's own process on one.
+TRAINING_RULES = {
+    "pretrain_model": 4,
+    "framewise_carl": 4,
+    "train_states": 4,
+    "evaluate_finetune": 1,
+    "framewise_segmentation": 1,
+    "sgear_train": 1,
+    "lta_train": 1,
+}
+
+
+def test_every_training_rule_checkpoints_on_the_warning_signal(one_node):
+    for rule, gpus in TRAINING_RULES.items():
+        assert rule in one_node, f"{rule} is not planned by `all`"
+        (line,) = {sbatch_arguments(rule, 2, r) for r in one_node[rule]}
+        assert " --signal=USR1@180" in line and "B:" not in line, (rule, line)
+        assert f" --gpus={gpus}" in line and "--ntasks" not in line, (rule, line)

@@ -1,7 +1,8 @@
 """Train CARL through the one training loop: `python -m egoflow.framewise.carl SPEC.json`.
 
 SPEC: {"frames": <train split NPZ of egoflow.framewise.frames>, "settings": {"model": CarlConfig fields,
-"views": ViewConfig fields, "train": TrainConfig fields, "batch_size": int}, "run_dir", "model_out"}.
+"views": ViewConfig fields, "train": TrainConfig fields, "batch_size": int}, "run_dir", "model_out", "threads"
+(optional: CPU threads per process)}. The framewise_carl rule starts it through `egoflow.train.launch_spec`.
 The final file holds the weights and the settings, so `load_carl` rebuilds the model from it alone.
 """
 
@@ -30,6 +31,8 @@ def build_carl(settings: dict) -> Carl:
 
 def run_carl(spec: dict) -> Path:
     settings = spec["settings"]
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))  # the job's share of the cores, not all of them
     archive = FrameArchive(spec["frames"])
     views = from_dict(ViewConfig, settings.get("views"))
     cfg = from_dict(TrainConfig, settings.get("train"))
