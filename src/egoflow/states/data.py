@@ -2,7 +2,9 @@
 width x height (398 x 224 upstream, aspect not kept), then a square crop of `height` pixels at a random
 horizontal offset (training, the same for every frame of a video) or in the centre (test).
 
-Frame k is the frame on screen at k seconds, so it lines up with the k-th line of a `.fps1.csv` annotation.
+Frame k is the one upstream's extraction (ffmpeg's `fps=1` filter, which rounds timestamps to the nearest
+second) keeps for second k: the last frame shown before k + 0.5 s, the middle of the second that the k-th line
+of a `.fps1.csv` annotation labels.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from egoflow.videos.frames import frame_schedule
 from egoflow.videos.reader import ClipReader, FramePlan
 
 
@@ -39,6 +40,16 @@ def crop_offset(width: int, crop: int, mode: str, rng: np.random.Generator | Non
 def seconds_of(duration: float, fps: float = 1.0) -> int:
     """Frames (= annotation lines) of a video of `duration` seconds at `fps`."""
     return int(np.ceil(duration * fps - 1e-9))
+
+
+def second_frames(times: np.ndarray, duration: float, fps: float = 1.0) -> np.ndarray:
+    """Index of the frame ffmpeg's `fps` filter emits for each of the `seconds_of(duration, fps)` seconds: the
+    last frame shown before (k + 0.5) / fps. A frame stamped at the middle itself rounds up to the next second
+    (ffmpeg rounds halves away from zero). Seconds past the last frame repeat it. int64 [N]."""
+    middles = (np.arange(seconds_of(duration, fps)) + 0.5) / fps  # [N]
+    # tolerance: a frame at 1/2 s stamped 0.49999997 (float32) still counts as at the middle
+    index = np.searchsorted(np.asarray(times, dtype=np.float64), middles - 1e-4, side="left") - 1
+    return np.clip(index, 0, len(times) - 1).astype(np.int64)
 
 
 def to_crops(frames: np.ndarray, cfg: FrameConfig, mode: str, rng=None) -> torch.Tensor:
@@ -85,7 +96,7 @@ class VideoFrames:
     def _decode(self, uid: str) -> np.ndarray:
         reader = self.reader()
         index = reader.frame_index(uid)
-        wanted = frame_schedule(index.time_sec, reader.durations[uid], self.cfg.fps)  # [T]
+        wanted = second_frames(index.time_sec, reader.durations[uid], self.cfg.fps)  # [T]
         plan = FramePlan(index.chunk[wanted], index.frame[wanted], index.time_sec[wanted])
         return reader.read_plan(uid, plan)  # [T, H, W, 3]
 

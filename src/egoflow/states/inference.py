@@ -1,9 +1,9 @@
 """Inference and evaluation: per-second state and action probabilities of a video, and ChangeIt's precisions.
 
-`predict(video_path, model_path)` decodes any video file at 1 fps (the annotation grid: frame k is on screen at
-k seconds) and returns, per category, p_initial, p_end and p_action per second. `predict_annotated` does the same
-for the annotated ChangeIt videos from the video stage's chunks; `evaluate_predictions` scores a predictions
-table against the annotation files.
+`predict(video_path, model_path)` decodes any video file at 1 fps (the annotation grid: frame k is the last one
+shown before k + 0.5 s, as upstream's ffmpeg `fps=1` extraction keeps) and returns, per category, p_initial,
+p_end and p_action per second. `predict_annotated` does the same for the annotated ChangeIt videos from the
+video stage's chunks; `evaluate_predictions` scores a predictions table against the annotation files.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from egoflow.checkpoint import load_checkpoint
 from egoflow.errors import InputError
 from egoflow.metrics.states import action_precision_at_1, category_mean, state_precision_at_1
 from egoflow.models.state_heads import StateHeads, StateHeadsConfig
-from egoflow.states.data import FrameConfig, VideoFrames, to_crops
+from egoflow.states.data import FrameConfig, VideoFrames, second_frames, to_crops
 from egoflow.videos.decoders import open_video
-from egoflow.videos.frames import frame_schedule
 
 PREDICTION_COLUMNS = ["category", "video_id", "second", "p_initial", "p_end", "p_action"]
 
@@ -46,9 +45,9 @@ def probabilities(model: StateHeads, crops: torch.Tensor, categories: list[int],
 
 
 def decode_seconds(video_path: str | Path, frames: FrameConfig) -> np.ndarray:
-    """uint8 [T, H, W, 3]: the frame on screen at 0, 1, 2, ... s of any video file, resized to width x height."""
+    """uint8 [T, H, W, 3]: the 1 fps frames of any video file (`second_frames`), resized to width x height."""
     video = open_video(video_path, frames.backend, 1, None, (frames.width, frames.height))
-    wanted = frame_schedule(video.times, video.duration, frames.fps)
+    wanted = second_frames(video.times, video.duration, frames.fps)
     return video.get_batch(wanted.tolist())
 
 
