@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 from egoflow.annotations.epic import read_epic_segments
 from egoflow.anticipation.data import WindowConfig, anticipation_segments, lta_windows, past_labels
 from egoflow.anticipation.evaluation import read_id_list
+from egoflow.demo.annotations import lta
+from egoflow.demo.world import plan_world
 
 EPIC = Path(__file__).resolve().parents[1].parent / "shared/data/epic-kitchens-100"
 if not EPIC.is_dir():
@@ -81,10 +84,11 @@ def test_past_labels_take_the_covering_segment():
 
 
 def test_lta_windows_count_and_keys():
+    # one clip chaining two videos (as the demo world's clips do): actions 0-2 in v1, 3-6 in v2
     rows = [
         {
             "clip_uid": "c",
-            "video_uid": "c",
+            "video_uid": "v1" if i < 3 else "v2",
             "action_idx": i,
             "action_clip_start_sec": i,
             "action_clip_end_sec": i + 0.5,
@@ -96,4 +100,25 @@ def test_lta_windows_count_and_keys():
     windows = lta_windows(pd.DataFrame(rows), num_input=2, num_future=3)
     # len - Z - N + 1 = 7 - 3 - 2 + 1 = 3 windows; key = clip_uid + the last observed action_idx
     assert [w["key"] for w in windows] == ["c_1", "c_2", "c_3"]
-    assert windows[0]["verbs"].tolist() == [2, 0, 1] and windows[0]["observed"] == [(0.0, 0.5), (1.0, 1.5)]
+    assert windows[0]["verbs"].tolist() == [2, 0, 1]
+    assert windows[0]["observed"] == [("v1", 0.0, 0.5), ("v1", 1.0, 1.5)]
+    # each observed action is read from its own entry's video, not the last one's
+    assert windows[1]["observed"] == [("v1", 1.0, 1.5), ("v1", 2.0, 2.5)]
+    assert windows[2]["observed"] == [("v1", 2.0, 2.5), ("v2", 3.0, 3.5)]
+
+
+def test_demo_lta_clips_chain_a_splits_videos():
+    """The demo's LTA clip of a split plays its videos back to back (val also the test videos), so the wide
+    world has windows at the paper's Z = 20; entries keep their own video and times within it."""
+    plan = plan_world("wide", 0)
+    for split, videos in (("train", plan.by_split("train")), ("val", plan.by_split("val", "test"))):
+        table = json.loads(lta(plan, split))["clips"]
+        steps = [(v.uid, s) for v in videos for s in v.steps]
+        assert {e["clip_uid"] for e in table} == {videos[0].uid}
+        assert [e["action_idx"] for e in table] == list(range(len(steps)))
+        assert [(e["video_uid"], e["action_clip_start_sec"]) for e in table] == [
+            (uid, round(s.start_s, 3)) for uid, s in steps
+        ]
+        windows = lta_windows(pd.DataFrame(list(table)), num_input=2, num_future=20)
+        # wide: 377 train actions -> 377 - 20 - 2 + 1 = 356 windows; 94 val + 95 test -> 168
+        assert len(windows) == {"train": 356, "val": 168}[split]

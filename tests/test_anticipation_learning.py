@@ -4,7 +4,15 @@
   samples: both numbers, n, 95 % bootstrap intervals, and the paired bootstrap interval of the difference
   (which must exclude 0);
 - the semantic loss changes the result (the run with weight 0 scores differently);
-- LTA beats "repeat the most frequent future sequence" on action ED@Z (lower is better), paired interval.
+- Ego4D LTA at the paper's N = 2, Z = 20 (the demo's LTA clips chain a split's videos): verb, noun and action
+  ED@20 of the model and of "repeat the most frequent future sequence" (lower is better), n windows, 95 %
+  intervals and the paired interval of baseline - model. The claim that LTA beats that baseline on ED@20 does
+  NOT hold on the demo world (a strict xfail, so it is reported, and flagged once it starts to hold): at Z = 20
+  nearly every training future is distinct (352 of 356), so the baseline is one real training sequence (one
+  of the few seen twice), which lines up with the recipe structure of any other under edit distance, while
+  the official decoder samples each of the 20 positions independently. Measured on the wide world (168 windows): LTA 0.932 against 0.765 on action ED@20
+  (verb 0.643 / 0.564, noun 0.745 / 0.753); the same decoder fed the true labels of the observed actions
+  instead of features still scores 0.83, so no tuning of the demo default closes the gap.
 """
 
 from __future__ import annotations
@@ -27,12 +35,11 @@ def _mt5r(scores, labels):
     return 100 * class_mean_recall(scores, labels, 5)
 
 
-def test_sgear_beats_the_frequency_prior_and_lta_the_most_frequent_sequence(tmp_path_factory):
+def test_sgear_beats_the_frequency_prior(tmp_path_factory):
     workdir, overlay = wide_run(tmp_path_factory)
     targets = [
         "results/anticipation/sgear/demo/scores.npz",
         "results/anticipation/sgear/demo-nosem/scores.npz",
-        "results/anticipation/lta/demo/validation.json",
     ]
     snakemake(workdir, *targets, "--configfile", overlay, timeout=3000)
     results = workdir / "results/anticipation"
@@ -68,14 +75,40 @@ def test_sgear_beats_the_frequency_prior_and_lta_the_most_frequent_sequence(tmp_
     # the semantic loss changes what is learnt: different scores, different recall
     assert not np.allclose(s, a) and model != nosem
 
-    row = json.loads((results / "lta/demo/validation.json").read_text())
-    name = next(k for k in row["metrics"] if k.startswith("action/ED@"))
-    ed, ed_base = row["metrics"][name], row["baseline"]["metrics"][name]
-    gap = row["paired_difference_ci95"][name]
-    print(
-        f"LTA {name} on {row['n']['windows']} validation windows (lower is better):\n"
-        f"  LTA                          {ed:.3f}  95% CI {np.round(row['ci95'][name], 3).tolist()}\n"
-        f"  most frequent future seq.    {ed_base:.3f}  95% CI {np.round(row['baseline']['ci95'][name], 3).tolist()}\n"
-        f"  baseline - LTA               {ed_base - ed:.3f}  paired 95% CI {np.round(gap, 3).tolist()}"
-    )
-    assert gap[0] > 0, "LTA does not beat the most-frequent-sequence baseline beyond the interval"
+
+LTA_TARGETS = ["results/anticipation/lta/demo/validation.json", "results/anticipation/lta/demo/outputs.json"]
+
+
+def _lta_row(tmp_path_factory) -> dict:
+    workdir, overlay = wide_run(tmp_path_factory)
+    snakemake(workdir, *LTA_TARGETS, "--configfile", overlay, timeout=3000)
+    return json.loads((workdir / LTA_TARGETS[0]).read_text())
+
+
+def test_lta_scores_ed20_against_the_most_frequent_sequence(tmp_path_factory):
+    row = _lta_row(tmp_path_factory)
+    n = row["n"]["windows"]
+    print(f"\nLTA ED@20 on {n} validation windows (lower is better; paired interval of baseline - LTA):")
+    for head in ("verb", "noun", "action"):
+        name = f"{head}/ED@20"
+        ed, base = row["metrics"][name], row["baseline"]["metrics"][name]
+        ci, ci_base = row["ci95"][name], row["baseline"]["ci95"][name]
+        gap = row["paired_difference_ci95"][name]
+        print(
+            f"  {head:6s}  LTA {ed:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]   most frequent future seq. {base:.3f} "
+            f"[{ci_base[0]:.3f}, {ci_base[1]:.3f}]   baseline - LTA {base - ed:+.3f} [{gap[0]:+.3f}, {gap[1]:+.3f}]"
+        )
+        assert ci[0] <= ed <= ci[1] and gap[0] <= base - ed <= gap[1]
+    # the demo default scores the paper's horizon; 189 val actions in one chained clip: 189 - 20 - 2 + 1 windows
+    assert {"verb/ED@20", "noun/ED@20", "action/ED@20"} <= set(row["metrics"]) and n == 168
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="does not hold on the demo world: independent per-position samples against a real training "
+    "sequence (see the module docstring)",
+)
+def test_lta_beats_the_most_frequent_sequence_on_action_ed20(tmp_path_factory):
+    row = _lta_row(tmp_path_factory)
+    gap = row["paired_difference_ci95"]["action/ED@20"]
+    assert gap[0] > 0, f"LTA does not beat the most-frequent-sequence baseline beyond the interval: {gap}"

@@ -4,12 +4,14 @@ loop, resume bit-exact after a stop, evaluate to result rows, fuse, and write ch
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from egoflow.anticipation.data import LtaFeatures, LtaWindowConfig
 from egoflow.anticipation.evaluation import validate_lta_outputs
 from egoflow.anticipation.run import evaluate_lta, evaluate_sgear, fuse_sgear, train_lta, train_sgear
 from egoflow.features.language_prototypes import write_language_prototypes
@@ -200,3 +202,21 @@ def test_lta_trains_evaluates_and_writes_outputs_json(world, tmp_path):
     bad = {key: {"verb": value["verb"][:4], "noun": value["noun"]} for key, value in outputs.items()}
     with pytest.raises(ValueError, match="5 lists of 20 ints"):
         validate_lta_outputs(bad, k=5, z=20)
+
+
+def test_lta_reads_each_observed_action_from_its_own_video(world, tmp_path):
+    """A clip chaining two videos (as the demo world's do): every observed action's feature comes from the
+    video of its own entry; reading all of a window from its last action's video would show, for the window
+    across the seam, the second video's action at the first one's times."""
+    data = json.loads(Path(world["lta_validation"]).read_text())
+    for i, entry in enumerate(data["clips"]):  # P04_01's 24 actions, then P05_01's 24, as one clip
+        entry |= {"clip_uid": "chain", "action_idx": i}
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(data))
+    lta = LtaFeatures(path, [world["store"]], LtaWindowConfig(num_input=2, num_future=20, fps=2.0))
+    # 48 - 20 - 2 + 1 = 27 windows; window 23 observes P04_01's last action and P05_01's first
+    assert len(lta) == 27 and [v for v, _, _ in lta.windows[23]["observed"]] == ["P04_01", "P05_01"]
+    pairs = sorted(set(RECIPE))
+    truth = [pairs.index((e["verb_label"], e["noun_label"])) for e in data["clips"]]
+    seen = lta.x[:, :, : len(pairs)].argmax(-1)  # the store's frames show their action as a one-hot
+    assert seen.tolist() == [[truth[i], truth[i + 1]] for i in range(27)]

@@ -36,7 +36,10 @@ def test_anticipation_outputs_of_the_reference_run(tmp_path_factory):
     }
     lta = config["lta"]["defaults"]
     row = json.loads((results / "lta/demo/validation.json").read_text())
-    z = lta["window"]["num_future"]
+    # the reference run is the tiny world: its overlay predicts fewer than the default Z = 20
+    tiny = yaml.safe_load((workdir / "config/tiny.yaml").read_text())["anticipation"]["lta"]["defaults"]
+    z = {**lta["window"], **tiny.get("window", {})}["num_future"]
+    assert z == 5 and row["n"]["windows"] == 4  # tiny val clip: 10 actions - 5 - 2 + 1
     assert {f"verb/ED@{z}", f"noun/ED@{z}", f"action/ED@{z}"} <= set(row["metrics"])
     outputs = json.loads((results / "lta/demo/outputs.json").read_text())
     assert outputs, "no test windows"

@@ -133,7 +133,10 @@ class LtaWindowConfig:
 
 
 def lta_windows(entries: pd.DataFrame, num_input: int, num_future: int) -> list[dict]:
-    """Windows [{key, video, observed: [(start, end) video seconds] x N, verbs [Z], nouns [Z]}]."""
+    """Windows [{key, observed: [(video_uid, start, end) video seconds] x N, verbs [Z], nouns [Z]}].
+
+    Each observed action is read from its own entry's video: real Ego4D entries of a clip share one
+    video_uid, the demo world's clips chain several videos (egoflow.demo.annotations.lta)."""
     windows = []
     for clip, group in entries.groupby("clip_uid", sort=True):
         group = group.sort_values("action_idx", kind="stable")
@@ -148,8 +151,9 @@ def lta_windows(entries: pd.DataFrame, num_input: int, num_future: int) -> list[
             windows.append(
                 {
                     "key": f"{clip}_{int(idx[last])}",
-                    "video": str(videos[last]),
-                    "observed": [(float(starts[j]), float(ends[j])) for j in range(i, last + 1)],
+                    "observed": [
+                        (str(videos[j]), float(starts[j]), float(ends[j])) for j in range(i, last + 1)
+                    ],
                     "verbs": verbs[future].astype(np.int64),
                     "nouns": nouns[future].astype(np.int64),
                 }
@@ -169,9 +173,9 @@ class LtaFeatures(torch.utils.data.Dataset):
             self.dim = reader.dim
             x = np.zeros((len(self.windows), cfg.num_input, reader.dim), dtype=np.float32)
             for i, w in enumerate(self.windows):
-                for j, (start, end) in enumerate(w["observed"]):
+                for j, (video, start, end) in enumerate(w["observed"]):
                     span = max(end - start, cfg.min_seconds)
-                    x[i, j] = reader.read(w["video"], end, span, cfg.fps).mean(0)
+                    x[i, j] = reader.read(video, end, span, cfg.fps).mean(0)
         self.x = x
         z = cfg.num_future
         self.verbs = np.stack([w["verbs"] for w in self.windows]) if self.windows else np.zeros((0, z), int)

@@ -303,12 +303,23 @@ def evaluate_lta(run: str, inputs: dict, outputs: dict) -> dict:
     from egoflow.anticipation.evaluation import bootstrap_interval
     from egoflow.metrics.anticipation import action_tokens
 
-    tokens, gt = action_tokens(verbs, nouns, num_nouns), action_tokens(val.verbs, val.nouns, num_nouns)
-    per = per_sample_ed(tokens, gt)
-    per_base = per_sample_ed(action_tokens(base_v, base_n, num_nouns), gt)
-    result["ci95"] = {f"action/ED@{z}": bootstrap_interval(np.mean, [per])}
-    result["baseline"]["ci95"] = {f"action/ED@{z}": bootstrap_interval(np.mean, [per_base])}
-    result["paired_difference_ci95"] = {f"action/ED@{z}": bootstrap_interval(np.mean, [per_base - per])}
+    # 95 % bootstrap intervals over the windows of each head's ED@Z, and of baseline - model (paired)
+    heads = {
+        "verb": (verbs, base_v, val.verbs),
+        "noun": (nouns, base_n, val.nouns),
+        "action": (
+            action_tokens(verbs, nouns, num_nouns),
+            action_tokens(base_v, base_n, num_nouns),
+            action_tokens(val.verbs, val.nouns, num_nouns),
+        ),
+    }
+    result["ci95"], result["baseline"]["ci95"], result["paired_difference_ci95"] = {}, {}, {}
+    for head, (pred, base, gt) in heads.items():
+        per, per_base = per_sample_ed(pred, gt), per_sample_ed(base, gt)
+        name = f"{head}/ED@{z}"
+        result["ci95"][name] = bootstrap_interval(np.mean, [per])
+        result["baseline"]["ci95"][name] = bootstrap_interval(np.mean, [per_base])
+        result["paired_difference_ci95"][name] = bootstrap_interval(np.mean, [per_base - per])
     result["config_hash"] = run_config.get("config_hash", "")
     test = LtaFeatures(inputs["test"], [inputs["store"]], window, labelled=False)
     tv, tn = model.generate(torch.from_numpy(test.x), k, generator)
