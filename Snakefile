@@ -81,7 +81,7 @@ rule evaluate:
         expand(
             rules.evaluate_finetuned.output,
             run=config["evaluate"]["finetune"]["runs"],
-            task="epic_mir",
+            task=config["evaluate"]["finetune"]["tasks"],
         ),
 
 

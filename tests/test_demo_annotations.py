@@ -40,7 +40,7 @@ def test_every_configured_file_parses(parsed):
     assert set(parsed) == {
         "egoclip", "egosummary", "summary_hierarchy", "egomcq", "summarymcq", "epic_train", "epic_validation",
         "epic_verb_classes", "epic_noun_classes", "epic_retrieval_test", "epic_retrieval_sentences",
-        "epic_relevancy", "charades_test", "charades_classes", "lta_train", "lta_val", "lta_taxonomy",
+        "epic_relevancy", "charades_train", "charades_test", "charades_classes", "lta_train", "lta_val", "lta_taxonomy",
         "changeit", "phases", "gtea",
     }  # fmt: skip
 
@@ -101,10 +101,13 @@ def test_epic_family(parsed, sheet):
 
 
 def test_charades_lta(parsed, sheet):
-    charades = parsed["charades_test"]
-    assert {"id", "actions", "length"} <= set(charades.columns) and set(charades["id"]) <= set(sheet.index)
     classes = set(parsed["charades_classes"]["id"])
-    assert all(c in classes for actions in charades["actions"] for c, _, _ in actions)
+    for key in ("charades_train", "charades_test"):
+        charades = parsed[key]
+        assert {"id", "actions", "length"} <= set(charades.columns)
+        assert set(charades["id"]) <= set(sheet.index)
+        assert all(c in classes for actions in charades["actions"] for c, _, _ in actions)
+    assert not set(parsed["charades_train"]["id"]) & set(parsed["charades_test"]["id"])  # disjoint splits
     taxonomy = parsed["lta_taxonomy"]
     for key in ("lta_train", "lta_val"):
         table = parsed[key]

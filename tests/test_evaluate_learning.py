@@ -5,7 +5,8 @@ short MI-MM fine-tuning of it improves on its zero-shot MIR.
 The wide world's retrieval test split has ~95 clips x ~21 captions and its Charades-Ego split ~20 videos x ~21
 classes with positives. "Clearly above" = the 95 % paired-bootstrap interval of the difference (resampling
 queries for MIR, classes for Charades) lies above 0; both numbers and both single-run intervals are printed.
-Fine-tuning: the averaged mAP's change, each direction's queries resampled, has its 95 % interval above 0.
+Fine-tuning: under the headline similarity (the default, dual softmax), the averaged mAP's change, each
+direction's queries resampled, has its 95 % interval above 0.
 The pretraining runs are the ones test_pretrain_learning.py makes (shared workdir).
 """
 
@@ -71,11 +72,12 @@ def check_claims(workdir):
     assert cha["classes_without_positives"] == cha0["classes_without_positives"]
     assert lo > 0, "Charades-Ego: no clear lift over random initialisation"
 
-    # Fine-tuning (MI-MM, a few tens of steps on the EPIC-100 training segments) improves on zero-shot MIR.
-    # Asserted on the averaged mAP (V->T and T->V) under cosine similarity, the similarity the MI-MM loss trains;
-    # under the default dual softmax (raw embeddings, so their norms, which the loss leaves free, enter) the
-    # numbers are printed too.
+    # Fine-tuning (MI-MM, a few tens of steps on the EPIC-100 training segments) improves on zero-shot MIR under
+    # the similarity the JSON reports as its headline (evaluate.similarity: dual softmax by default, as upstream):
+    # the averaged mAP's change, each direction's queries resampled (paired), has its 95 % interval above 0.
+    # Both similarities are printed; cosine is the one the MI-MM loss trains.
     tuned = json.loads((workdir / FINETUNED).read_text())
+    assert tuned["similarity"] == mir["similarity"] == "dual_softmax"  # the demo default
     for similarity in ("dual_softmax", "cosine"):
         ft, zs = tuned["by_similarity"][similarity], mir["by_similarity"][similarity]
         for name in ("map_v2t", "map_t2v", "ndcg_v2t", "ndcg_t2v"):
@@ -90,10 +92,15 @@ def check_claims(workdir):
                 f"EPIC-100 MIR {similarity} {metric}_avg: fine-tuned {ft['metrics'][metric + '_avg']:.1f} vs "
                 f"zero-shot {zs['metrics'][metric + '_avg']:.1f}; difference 95 % CI [{lo:.1f}, {hi:.1f}]"
             )
-    lo, hi = averaged_interval(
-        tuned["by_similarity"]["cosine"]["per_query"], mir["by_similarity"]["cosine"]["per_query"]
+    queries = {d: sum(x is not None for x in tuned["per_query"][f"map_{d}"]) for d in ("v2t", "t2v")}
+    lo, hi = averaged_interval(tuned["per_query"], mir["per_query"])
+    print(
+        f"headline ({tuned['similarity']}) map_avg: fine-tuned {tuned['metrics']['map_avg']:.1f} vs zero-shot "
+        f"{mir['metrics']['map_avg']:.1f} over {queries['v2t']} V->T + {queries['t2v']} T->V queries; "
+        f"difference 95 % CI [{lo:.1f}, {hi:.1f}]"
     )
-    assert lo > 0, "fine-tuning does not clearly improve on zero-shot averaged mAP (cosine similarity)"
+    assert min(queries.values()) >= 20
+    assert lo > 0, f"fine-tuning does not clearly improve on zero-shot averaged mAP ({tuned['similarity']})"
 
 
 def averaged_interval(

@@ -208,6 +208,7 @@ TRAINING_RULES = {
     "framewise_carl": 4,
     "train_states": 4,
     "evaluate_finetune": 1,
+    "evaluate_finetune_charades": 1,
     "framewise_segmentation": 1,
     "sgear_train": 1,
     "lta_train": 1,

@@ -459,6 +459,11 @@ class MIRFinetuning(torch.nn.Module):
         return {"mimm": mi_max_margin(sim, batch["weight"], self.margin, rel)}
 
 
+def _steps(train_cfg) -> dict:
+    """The training settings that change a fine-tuned model's weights (for its config hash)."""
+    return {k: getattr(train_cfg, k) for k in ("max_steps", "lr", "weight_decay", "schedule", "seed")}
+
+
 def finetune_mir(
     checkpoint,
     train_csv,
@@ -507,7 +512,13 @@ def finetune_mir(
         "run": run,
         "settings": settings,
         "finetune": {"task": "epic_mir", **vars(finetune), "from": str(checkpoint)},
-        "config_hash": config_hash({"from": run_config.get("config_hash", ""), "finetune": vars(finetune)}),
+        "config_hash": config_hash(
+            {
+                "from": run_config.get("config_hash", ""),
+                "finetune": vars(finetune),
+                "train": _steps(train_cfg),
+            }
+        ),
     }
     return train(
         MIRFinetuning(model, finetune.margin, finetune.in_batch_relevancy),
@@ -628,6 +639,7 @@ def finetune_charades(
             {
                 "from": run_config.get("config_hash", ""),
                 "finetune": {**settings_out, "temperature": temperature},
+                "train": _steps(train_cfg),
             }
         ),
     }

@@ -284,11 +284,13 @@ if unknown_ft:
 
 
 def get_finetuned_inputs(wildcards):
-    """The EPIC-100 MIR inputs with the fine-tuned weights of the run in place of the pretrained ones."""
+    """A task's retrieval inputs with the run's weights fine-tuned for that task in place of the pretrained ones."""
     inputs = get_retrieval_inputs(wildcards)
-    inputs["checkpoint"] = expand(
-        rules.evaluate_finetune.output.model, run=wildcards.run
-    )[0]
+    tuned = {
+        "epic_mir": rules.evaluate_finetune,
+        "charades_ego": rules.evaluate_finetune_charades,
+    }[wildcards.task]
+    inputs["checkpoint"] = expand(tuned.output.model, run=wildcards.run)[0]
     return inputs
 
 

@@ -82,6 +82,7 @@ ANNOTATION_KEYS = (
     "egomcq",
     "summarymcq",
     "charades_classes",
+    "charades_train",
     "charades_test",
     "lta_taxonomy",
     "lta_train",
@@ -133,7 +134,7 @@ def read_one(key: str, path: Path, known: set[str], done: dict[str, Any]) -> Any
         return read_egomcq(path, known)
     if key == "charades_classes":
         return read_charades_classes(path)
-    if key == "charades_test":
+    if key in ("charades_train", "charades_test"):
         return read_charades(path, known, classes=done.get("charades_classes"))
     if key == "lta_taxonomy":
         return read_lta_taxonomy(path)
