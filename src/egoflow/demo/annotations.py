@@ -379,9 +379,10 @@ def retrieval(plan: WorldPlan) -> tuple[bytes, bytes, bytes]:
 # --- Charades-Ego -------------------------------------------------------------------------------------------
 
 
-def charades(plan: WorldPlan) -> tuple[bytes, bytes]:
+def charades(plan: WorldPlan, split: str = "test") -> tuple[bytes, bytes]:
+    """CharadesEgo_v1_<split>_only1st.csv of the plan's `split` videos (train or test) and the class list."""
     rows = []
-    for video in plan.by_split("test"):
+    for video in plan.by_split(split):
         recipe = next(r for r in RECIPES if r.name == video.recipe)
         script = f"A person {recipe.summary}."
         objects = sorted({n for s in video.steps for n in s.nouns})
@@ -406,14 +407,24 @@ def charades(plan: WorldPlan) -> tuple[bytes, bytes]:
 
 
 def lta(plan: WorldPlan, split: str) -> bytes:
+    """One LTA clip per split: the split's videos played back to back in plan order.
+
+    Ego4D LTA clips are ~5-minute recordings holding ~20-30 actions, while a demo video holds 4-6: too few
+    for N = 2 observed and Z = 20 future actions. Each entry keeps video_uid = the demo video holding it (the
+    feature-store key) and times relative to that video (clip_parent_start_sec 0); action_idx runs on across
+    the chain, and clip_uid is the chain's first video, so every clip_uid still names a video of the sheet.
+    The demo writes no LTA test file (its val file stands in, unlabelled), so val also chains the test
+    videos: the small world's 4 val videos alone hold fewer than N + Z actions.
+    """
+    videos = plan.by_split(*(("val", "test") if split == "val" else (split,)))
     clips = []
-    for clip_id, video in enumerate(plan.by_split(split)):
-        for k, step in enumerate(video.steps):
+    for video in videos:
+        for step in video.steps:
             clips.append(
                 {
                     "video_uid": video.uid,
-                    "clip_uid": video.uid,  # one clip per video: the clip is the whole demo video
-                    "clip_id": clip_id,
+                    "clip_uid": videos[0].uid,
+                    "clip_id": 0,
                     "clip_parent_start_sec": 0.0,
                     "clip_parent_end_sec": round(video.duration, 3),
                     "clip_parent_start_frame": 0,
@@ -422,7 +433,7 @@ def lta(plan: WorldPlan, split: str) -> bytes:
                     "interval_end_sec": round(video.duration, 3),
                     "interval_start_frame": 0,
                     "interval_end_frame": video.n_frames,
-                    "action_idx": k,
+                    "action_idx": len(clips),
                     "action_clip_start_sec": round(step.start_s, 3),
                     "action_clip_end_sec": round(step.end_s, 3),
                     "action_clip_start_frame": step.start_frame,
@@ -525,6 +536,7 @@ def _builders(plan: WorldPlan) -> dict[str, Callable[[], bytes]]:
     b[f"{EPIC}/EPIC_100_retrieval_test_sentence.csv"] = lambda: retrieval(plan)[1]
     b[f"{EPIC}/caption_relevancy_EPIC_100_retrieval_test.pkl"] = lambda: retrieval(plan)[2]
 
+    b[f"{CHARADES}/CharadesEgo_v1_train_only1st.csv"] = lambda: charades(plan, "train")[0]
     b[f"{CHARADES}/CharadesEgo_v1_test_only1st.csv"] = lambda: charades(plan)[0]
     b[f"{CHARADES}/Charades_v1_classes.txt"] = lambda: charades(plan)[1]
 
