@@ -52,6 +52,10 @@ def is_cache(path: str) -> bool:
     return bool(CACHES.intersection(parts)) or parts[-1].endswith(".egg-info")
 
 
+# tryfirst: xdist's worker reads the groups in its own collection hook, which would otherwise run first. Note:
+# under pytest 9 xdist 3.8's grouping has no effect at all (it renames item._nodeid, which pytest 9 no longer
+# reads), so with pytest 9 both workers may build a wide world; pytest 8.4 groups as intended.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from tests import workflow_run
 
