@@ -697,3 +697,55 @@ def run_retrieval_rule(
         result=result,
     )  # fmt: skip
     return result
+
+
+def run_finetune_rule(
+    task: str,
+    inputs: dict,
+    model_out,
+    log_out,
+    run_dir,
+    *,
+    run: str,
+    text: dict,
+    chosen: dict,
+    settings: dict,
+    threads: int = 0,
+) -> Path:
+    """One fine-tuning job of the workflow (evaluate_finetune for epic_mir, evaluate_finetune_charades for
+    charades_ego): train `run` from the checkpoint in `inputs`, then copy its live log to the rule's `log_out`.
+    `chosen`: the settings that change the weights (the rule's params); `settings`: the config's evaluate
+    section (device and the run settings checkpoint_every / log_every)."""
+    from egoflow.atomic import write_text
+    from egoflow.features.text_encoder import TextEncoderConfig
+    from egoflow.train import TrainConfig
+
+    ft = settings["finetune"]
+    train_cfg = TrainConfig(
+        max_steps=chosen["max_steps"], lr=chosen["lr"], seed=chosen["seed"], checkpoint_every=ft["checkpoint_every"],
+        log_every=ft["log_every"], device=settings["device"],
+    )  # fmt: skip
+    common = dict(
+        text_encoder_config=TextEncoderConfig(**text, device=settings["device"]),
+        run_dir=Path(run_dir), model_out=model_out, run=run, train_cfg=train_cfg, threads=threads,
+    )  # fmt: skip
+    if task == "epic_mir":
+        finetune = FinetuneConfig(
+            chosen["frames"], chosen["margin"], chosen["batch_size"], chosen["positive_threshold"],
+            chosen["in_batch_relevancy"],
+        )  # fmt: skip
+        path = finetune_mir(
+            inputs["checkpoint"], inputs["train"], inputs["manifest"], finetune=finetune, **common
+        )
+    elif task == "charades_ego":
+        finetune = FinetuneConfig(frames=chosen["frames"], batch_size=chosen["batch_size"])
+        path = finetune_charades(
+            inputs["checkpoint"], inputs["train"], inputs["classes"], inputs["manifest"], finetune=finetune,
+            temperature=chosen["temperature"], **common,
+        )  # fmt: skip
+    else:
+        raise ValueError(f"no fine-tuning for task {task!r} (epic_mir, charades_ego)")
+    log = Path(run_dir) / "log.csv"
+    if not Path(log_out).exists():
+        write_text(log_out, log.read_text() if log.exists() else "step,epoch\n")
+    return path
