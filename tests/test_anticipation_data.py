@@ -13,7 +13,7 @@ from egoflow.annotations.epic import read_epic_segments
 from egoflow.anticipation.data import WindowConfig, anticipation_segments, lta_windows, past_labels
 from egoflow.anticipation.evaluation import read_id_list
 from egoflow.demo.annotations import lta
-from egoflow.demo.world import plan_world
+from egoflow.demo.world import RECIPES, plan_world
 
 EPIC = Path(__file__).resolve().parents[1].parent / "shared/data/epic-kitchens-100"
 if not EPIC.is_dir():
@@ -108,16 +108,32 @@ def test_lta_windows_count_and_keys():
 
 
 def test_demo_lta_clips_chain_a_splits_videos():
-    """The demo's LTA clip of a split plays its videos back to back (val also the test videos), so the wide
-    world has windows at the paper's Z = 20; entries keep their own video and times within it."""
+    """The demo's LTA clip of a split plays its videos back to back (val also the test videos), grouped by
+    procedure, so the wide world has windows at the paper's Z = 20; entries keep their own video and times."""
     plan = plan_world("wide", 0)
+    recipe_index = {r.name: i for i, r in enumerate(RECIPES)}
     for split, videos in (("train", plan.by_split("train")), ("val", plan.by_split("val", "test"))):
         table = json.loads(lta(plan, split))["clips"]
-        steps = [(v.uid, s) for v in videos for s in v.steps]
-        assert {e["clip_uid"] for e in table} == {videos[0].uid}
+        chained = list(dict.fromkeys(e["video_uid"] for e in table))
+        by_uid = {v.uid: v for v in videos}
+        assert sorted(chained) == sorted(by_uid)  # every video of the split, once
+        # grouped by recipe, then by the steps kept (each recipe has one optional step: two procedures)
+        procedures = [
+            (recipe_index[by_uid[u].recipe], [s.position for s in by_uid[u].steps]) for u in chained
+        ]
+        assert procedures == sorted(procedures)
+        assert len({(r, tuple(p)) for r, p in procedures}) == 10
+        # plan order within a procedure
+        for key in {(r, tuple(p)) for r, p in procedures}:
+            group = [
+                by_uid[u].index for u, (r, p) in zip(chained, procedures, strict=True) if (r, tuple(p)) == key
+            ]
+            assert group == sorted(group)
+        steps = [(u, s) for u in chained for s in by_uid[u].steps]
+        assert {e["clip_uid"] for e in table} == {chained[0]}
         assert [e["action_idx"] for e in table] == list(range(len(steps)))
-        assert [(e["video_uid"], e["action_clip_start_sec"]) for e in table] == [
-            (uid, round(s.start_s, 3)) for uid, s in steps
+        assert [(e["video_uid"], e["action_clip_start_sec"], e["verb_label"]) for e in table] == [
+            (uid, round(s.start_s, 3), s.verb_class) for uid, s in steps
         ]
         windows = lta_windows(pd.DataFrame(list(table)), num_input=2, num_future=20)
         # wide: 377 train actions -> 377 - 20 - 2 + 1 = 356 windows; 94 val + 95 test -> 168

@@ -407,16 +407,25 @@ def charades(plan: WorldPlan, split: str = "test") -> tuple[bytes, bytes]:
 
 
 def lta(plan: WorldPlan, split: str) -> bytes:
-    """One LTA clip per split: the split's videos played back to back in plan order.
+    """One LTA clip per split: the split's videos played back to back, grouped by procedure.
 
-    Ego4D LTA clips are ~5-minute recordings holding ~20-30 actions, while a demo video holds 4-6: too few
-    for N = 2 observed and Z = 20 future actions. Each entry keeps video_uid = the demo video holding it (the
-    feature-store key) and times relative to that video (clip_parent_start_sec 0); action_idx runs on across
-    the chain, and clip_uid is the chain's first video, so every clip_uid still names a video of the sheet.
-    The demo writes no LTA test file (its val file stands in, unlabelled), so val also chains the test
-    videos: the small world's 4 val videos alone hold fewer than N + Z actions.
+    Ego4D LTA clips are ~5-minute recordings of one scenario holding ~20-30 actions, often the same
+    procedure done again and again, while a demo video holds 4-6 actions: too few for N = 2 observed and
+    Z = 20 future ones. So the clip of a split chains its videos grouped by recipe and, within a recipe, by
+    the optional steps a video kept (plan order inside a group): a participant making the same dish the same
+    way several times over. That makes the long-term future follow from what is observed, as it does in a
+    scenario; in plan order, the recipe of the next video is a coin toss and no model can anticipate 20
+    actions (measured: tests/test_anticipation_learning.py). Each entry keeps video_uid = the demo video
+    holding it (the feature-store key) and times relative to that video (clip_parent_start_sec 0);
+    action_idx runs on across the chain, and clip_uid is the chain's first video, so every clip_uid still
+    names a video of the sheet. The demo writes no LTA test file (its val file stands in, unlabelled), so
+    val also chains the test videos: the small world's 4 val videos alone hold fewer than N + Z actions.
     """
-    videos = plan.by_split(*(("val", "test") if split == "val" else (split,)))
+    recipe_order = {r.name: i for i, r in enumerate(RECIPES)}
+    videos = sorted(
+        plan.by_split(*(("val", "test") if split == "val" else (split,))),
+        key=lambda v: (recipe_order[v.recipe], [s.position for s in v.steps]),
+    )  # stable: plan order within a procedure
     clips = []
     for video in videos:
         for step in video.steps:
