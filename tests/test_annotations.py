@@ -334,9 +334,10 @@ def test_lta(tmp_path):
     path.write_text(
         json.dumps({"version": "v1", "split": "train", "clips": [clip, {**clip, "action_idx": 1}]})
     )
-    table = read_lta(path, {"c1"}, taxonomy=taxonomy)
+    # frames are read from video_uid (clip_uid only groups a clip's actions): the sheet must hold video_uid
+    table = read_lta(path, {"v"}, taxonomy=taxonomy)
     assert table["action_idx"].tolist() == [0, 1] and table.attrs["split"] == "train"
-    fails_at(lambda: read_lta(path, {"v"}), path, column="clips[0].clip_uid")
+    fails_at(lambda: read_lta(path, {"c1"}), path, column="clips[0].video_uid")
     path.write_text(json.dumps({"clips": [clip, {**clip, "action_idx": 1, "verb_label": 2}]}))
     fails_at(lambda: read_lta(path, taxonomy=taxonomy), path, column="clips[1].verb_label")
     path.write_text(json.dumps({"clips": [{k: v for k, v in clip.items() if k != "clip_uid"}]}))

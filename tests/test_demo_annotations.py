@@ -112,7 +112,7 @@ def test_charades_lta(parsed, sheet):
     for key in ("lta_train", "lta_val"):
         table = parsed[key]
         assert {"video_uid", "clip_uid", "action_idx", "verb_label", "noun_label"} <= set(table.columns)
-        assert set(table["clip_uid"]) <= set(sheet.index)
+        assert set(table["video_uid"]) <= set(sheet.index)
         assert (table["verb"] == [taxonomy.verbs[i] for i in table["verb_label"]]).all()
 
 

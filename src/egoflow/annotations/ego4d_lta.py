@@ -2,7 +2,9 @@
 
 `fho_lta_<set>.json` is {version, date, description, split, clips: [...]}, one clips entry per annotated action
 interval (EGO4D docs, forecasting benchmark). The test file has no verb/noun labels: they read as -1, as in the
-official loader. Videos are `<clip_uid>.mp4`, so clip_uid is the id checked against the video sheet.
+official loader. An entry's frames are read from its video_uid (the full Ego4D video) at
+clip_parent_start_sec + action_clip_*_sec (egoflow.anticipation.data.lta_windows), so video_uid is the id
+checked against the video sheet; clip_uid only groups the actions of one clip.
 """
 
 from __future__ import annotations
@@ -88,11 +90,11 @@ def read_lta(
                 "action_clip_end_sec is before action_clip_start_sec",
                 column=join(where, "action_clip_end_sec"),
             )
-        if known is not None and row["clip_uid"] not in known:
+        if known is not None and row["video_uid"] not in known:
             raise InputError(
                 path,
-                f"unknown video (not in the video sheet) {row['clip_uid']!r}",
-                column=join(where, "clip_uid"),
+                f"unknown video (not in the video sheet) {row['video_uid']!r}",
+                column=join(where, "video_uid"),
             )
         if labelled and taxonomy is not None:
             for key, names in (("verb_label", taxonomy.verbs), ("noun_label", taxonomy.nouns)):

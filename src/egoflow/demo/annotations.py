@@ -417,9 +417,9 @@ def lta(plan: WorldPlan, split: str) -> bytes:
     scenario; in plan order, the recipe of the next video is a coin toss and no model can anticipate 20
     actions (measured: tests/test_anticipation_learning.py). Each entry keeps video_uid = the demo video
     holding it (the feature-store key) and times relative to that video (clip_parent_start_sec 0);
-    action_idx runs on across the chain, and clip_uid is the chain's first video, so every clip_uid still
-    names a video of the sheet. The demo writes no LTA test file (its val file stands in, unlabelled), so
-    val also chains the test videos: the small world's 4 val videos alone hold fewer than N + Z actions.
+    action_idx runs on across the chain, and clip_uid names the chain's first video. The demo writes no LTA
+    test file (its val file stands in, unlabelled), so val also chains the test videos: the small world's 4
+    val videos alone hold fewer than N + Z actions.
     """
     recipe_order = {r.name: i for i, r in enumerate(RECIPES)}
     videos = sorted(
